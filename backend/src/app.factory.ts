@@ -1,0 +1,56 @@
+/**
+ * Builds the application from a validated configuration: the HTTP server with its limits, the JSON body parser,
+ * OpenAPI, and every module. main.ts and the tests both start the service through here.
+ */
+import 'reflect-metadata';
+import { Logger, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Server } from 'node:http';
+import { AppModule } from './app.module';
+import type { AppConfig } from './config/config.schema';
+
+const LOG_LEVELS: Record<AppConfig['performance']['log_level'], LogLevel[]> = {
+  DEBUG: ['fatal', 'error', 'warn', 'log', 'debug'],
+  INFO: ['fatal', 'error', 'warn', 'log'],
+  WARN: ['fatal', 'error', 'warn'],
+  ERROR: ['fatal', 'error'],
+};
+
+export async function createApp(config: AppConfig, options: { logger?: boolean } = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    logger: options.logger === false ? false : LOG_LEVELS[config.performance.log_level],
+  });
+  app.useBodyParser('json', { limit: config.service.max_body_bytes, strict: false });
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('data-streaming-api')
+      .setDescription('Live events and metrics of the LLM platform over HTTP, WebSocket and SSE. Wire format: docs/PROTOCOL.md.')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
+
+  const server = app.getHttpServer() as Server;
+  server.requestTimeout = config.service.request_timeout * 1000;
+  server.headersTimeout = Math.min(server.requestTimeout, 20_000);
+  server.keepAliveTimeout = 5_000;
+  app.enableShutdownHooks([]);
+  return app;
+}
+
+/** Starts listening; returns the bound address (port 0 picks a free one). */
+export async function listen(app: NestExpressApplication, config: AppConfig): Promise<{ host: string; port: number }> {
+  await app.listen(config.service.port, config.service.host);
+  const address = (app.getHttpServer() as Server).address();
+  const port = typeof address === 'object' && address ? address.port : config.service.port;
+  new Logger('Bootstrap').log(`data-streaming-api listening on http://${config.service.host}:${port}`);
+  return { host: config.service.host, port };
+}

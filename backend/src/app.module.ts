@@ -1,0 +1,25 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { BusModule } from './bus/bus.module';
+import { HttpExceptionFilter } from './common/http-exception.filter';
+import { TimeoutInterceptor } from './common/timeout.interceptor';
+import { ConfigModule } from './config/config.module';
+import type { AppConfig } from './config/config.schema';
+import { HealthModule } from './health/health.module';
+import { IngestModule } from './ingest/ingest.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { StreamsModule } from './streams/streams.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), MetricsModule, BusModule, StreamsModule, IngestModule, HealthModule],
+      providers: [
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_INTERCEPTOR, useClass: TimeoutInterceptor },
+      ],
+    };
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * A message as it travels from the bus to subscribers. It is encoded once: the JSON of the wire event is built when
+ * the message is created, and each transport's bytes are made at most once and shared by every subscriber.
+ */
+import { performance } from 'node:perf_hooks';
+import { formatPosition } from './position';
+
+export interface PublishInput {
+  type: string;
+  /** ISO 8601; the bus stamps the current time when absent. */
+  timestamp?: string;
+  /** What a high-frequency stream conflates on; defaults to `type`. */
+  key?: string;
+  data: unknown;
+}
+
+/** The event envelope on the wire (docs/PROTOCOL.md). */
+export interface WireEvent {
+  kind: 'event';
+  id: string;
+  channel: string;
+  type: string;
+  timestamp: string;
+  key?: string;
+  data: unknown;
+}
+
+export class StreamMessage {
+  readonly id: string;
+  /** JSON text of the WireEvent. */
+  readonly payload: string;
+  /** performance.now() when the service accepted the event: the start of the latency measurement. */
+  readonly acceptedAt: number;
+  private wsBytes?: Buffer;
+  private sseBytes?: Buffer;
+
+  constructor(
+    readonly channel: string,
+    readonly epoch: string,
+    readonly offset: number,
+    readonly event: Readonly<WireEvent>,
+    payload?: string,
+    acceptedAt?: number,
+  ) {
+    this.id = formatPosition(epoch, offset);
+    this.payload = payload ?? JSON.stringify(event);
+    this.acceptedAt = acceptedAt ?? performance.now();
+  }
+
+  static create(channel: string, epoch: string, offset: number, input: PublishInput, acceptedAt?: number): StreamMessage {
+    const event: WireEvent = {
+      kind: 'event',
+      id: formatPosition(epoch, offset),
+      channel,
+      type: input.type,
+      timestamp: input.timestamp ?? new Date().toISOString(),
+      ...(input.key === undefined ? {} : { key: input.key }),
+      data: input.data,
+    };
+    return new StreamMessage(channel, epoch, offset, event, undefined, acceptedAt);
+  }
+
+  /** The bytes of one WebSocket text frame's payload. */
+  get websocketBytes(): Buffer {
+    return (this.wsBytes ??= Buffer.from(this.payload));
+  }
+
+  /** The bytes of one complete SSE event. */
+  get sseEventBytes(): Buffer {
+    return (this.sseBytes ??= Buffer.from(`id: ${this.id}\ndata: ${this.payload}\n\n`));
+  }
+
+  get byteLength(): number {
+    return this.websocketBytes.length;
+  }
+}

@@ -1,0 +1,16 @@
+/** Names of the bus channels the configuration defines, and which transport may read which. */
+import type { AppConfig } from './config.schema';
+
+export const HIGH_FREQUENCY_PREFIX = 'high_frequency.';
+
+export const highFrequencyChannel = (stream: string): string => `${HIGH_FREQUENCY_PREFIX}${stream}`;
+
+/** The bus channel behind an SSE path segment: an SSE stream name or a WebSocket channel name. */
+export function sseSource(config: AppConfig, stream: string): string | undefined {
+  if (config.sse.streams.includes(stream)) return config.sse.stream_sources[stream];
+  return config.websocket.channels.includes(stream) ? stream : undefined;
+}
+
+export function historySize(config: AppConfig, channel: string): number {
+  return channel.startsWith(HIGH_FREQUENCY_PREFIX) ? config.high_frequency_streams.buffer_size : config.service.history_size;
+}

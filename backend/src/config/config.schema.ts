@@ -1,0 +1,239 @@
+/**
+ * The one schema of the service configuration. Its defaults are the embedded defaults (the service runs without a
+ * YAML file); config/data-streaming-api.yaml mirrors them. Units: intervals in seconds, flush_interval and
+ * retry_timeout in milliseconds, sizes in bytes.
+ */
+import { z } from 'zod';
+
+export const DASHBOARD_TYPES = [
+  'operational_overview',
+  'business_intelligence',
+  'performance_metrics',
+  'system_health',
+  'real_time_analytics',
+] as const;
+export const NOTIFICATION_CHANNELS = ['websocket', 'sse', 'email', 'slack'] as const;
+export const PRIORITIES = ['critical', 'warning', 'info'] as const;
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+const name = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a lowercase name of letters, digits and _');
+const positiveInt = z.number().int().min(1);
+const seconds = z.number().positive().max(86_400);
+const url = z.union([z.literal(''), z.url({ protocol: /^https?$/ })]);
+const uniqueNames = (defaults: string[]) =>
+  z
+    .array(name)
+    .min(1)
+    .refine((list) => new Set(list).size === list.length, 'names must be unique')
+    .default(defaults);
+
+const notificationRule = z.strictObject({
+  name,
+  condition: z.string().min(1),
+  channel: z.enum([...NOTIFICATION_CHANNELS, 'all']),
+  priority: z.enum(PRIORITIES),
+  for: z.number().min(0).default(0),
+  cooldown: z.number().min(0).default(60),
+});
+
+const prometheusQuery = z.strictObject({
+  name,
+  query: z.string().min(1),
+  channel: name,
+});
+
+export const configSchema = z
+  .strictObject({
+    service: z
+      .strictObject({
+        name: z.literal('data-streaming-api').default('data-streaming-api'),
+        port: z.number().int().min(0).max(65_535).default(9102),
+        host: z.string().min(1).default('0.0.0.0'),
+        workers: positiveInt.max(64).default(2),
+        request_timeout: seconds.default(30),
+        shutdown_timeout: seconds.max(300).default(5),
+        max_body_bytes: positiveInt.default(1_048_576),
+        max_batch_events: positiveInt.default(1000),
+        history_size: positiveInt.max(10_000_000).default(10_000),
+      })
+      .prefault({}),
+    live_dashboard: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        update_interval: seconds.default(5),
+        max_connections: positiveInt.default(100),
+        compression_enabled: z.boolean().default(true),
+        caching_enabled: z.boolean().default(true),
+        dashboards: z.array(z.enum(DASHBOARD_TYPES)).default([...DASHBOARD_TYPES]),
+      })
+      .prefault({}),
+    real_time_notifications: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        critical_enabled: z.boolean().default(true),
+        warning_enabled: z.boolean().default(true),
+        info_enabled: z.boolean().default(true),
+        delivery_timeout: seconds.default(10),
+        notification_channels: z.array(z.enum(NOTIFICATION_CHANNELS)).default([...NOTIFICATION_CHANNELS]),
+        notification_rules: z.array(notificationRule).default([
+          { name: 'critical_alert', condition: 'error_rate > 0.2', channel: 'all', priority: 'critical', for: 0, cooldown: 60 },
+          { name: 'performance_warning', condition: 'latency > 2000', channel: 'websocket', priority: 'warning', for: 0, cooldown: 60 },
+          { name: 'system_info', condition: 'throughput > 1000', channel: 'sse', priority: 'info', for: 0, cooldown: 60 },
+        ]),
+      })
+      .prefault({}),
+    websocket: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        max_connections: positiveInt.default(200),
+        heartbeat_interval: seconds.default(30),
+        message_size_limit: positiveInt.default(1_048_576),
+        compression_enabled: z.boolean().default(true),
+        max_queue_bytes: positiveInt.default(4_194_304),
+        channels: uniqueNames(['metrics_updates', 'system_alerts', 'business_events', 'performance_data']),
+      })
+      .prefault({}),
+    sse: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        max_connections: positiveInt.default(100),
+        retry_timeout: positiveInt.default(5000),
+        keep_alive_interval: seconds.default(30),
+        compression_enabled: z.boolean().default(true),
+        max_queue_bytes: positiveInt.default(4_194_304),
+        streams: uniqueNames(['real_time_metrics', 'system_status', 'business_analytics', 'operational_data']),
+        stream_sources: z.record(name, name).default({
+          real_time_metrics: 'metrics_updates',
+          system_status: 'system_alerts',
+          business_analytics: 'business_events',
+          operational_data: 'performance_data',
+        }),
+      })
+      .prefault({}),
+    dashboard_refresh: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        interval: seconds.default(5),
+        mode: z.enum(['incremental', 'full']).default('incremental'),
+        batch_size: positiveInt.default(50),
+        priority_queue: z.boolean().default(true),
+        refresh_strategies: z
+          .strictObject({
+            full_refresh: z.boolean().default(false),
+            incremental_update: z.boolean().default(true),
+            delta_sync: z.boolean().default(true),
+            smart_refresh: z.boolean().default(true),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    performance_optimization: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        buffer_size: positiveInt.default(8192),
+        flush_interval: positiveInt.max(60_000).default(100),
+        batch_size: positiveInt.max(10_000).default(10),
+        compression_enabled: z.boolean().default(true),
+        optimization_strategies: z
+          .array(z.enum(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']))
+          .default(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']),
+      })
+      .prefault({}),
+    high_frequency_streams: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        update_rate: seconds.default(1),
+        buffer_size: positiveInt.default(4096),
+        compression_enabled: z.boolean().default(true),
+        priority: z.enum(['high', 'normal']).default('high'),
+        max_keys: positiveInt.default(1000),
+        streams: uniqueNames(['system_metrics', 'performance_data', 'real_time_analytics', 'operational_events']),
+        stream_sources: z.record(name, name).default({
+          system_metrics: 'performance_data',
+          performance_data: 'performance_data',
+          real_time_analytics: 'metrics_updates',
+          operational_events: 'system_alerts',
+        }),
+      })
+      .prefault({}),
+    performance: z
+      .strictObject({
+        memory_limit_gb: z.number().positive().max(4096).default(2),
+        cpu_cores: positiveInt.max(1024).default(4),
+        log_level: z.enum(LOG_LEVELS).default('INFO'),
+      })
+      .prefault({}),
+    demo: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        rate_multiplier: z.number().positive().max(1000).default(1),
+      })
+      .prefault({}),
+    monitoring: z
+      .strictObject({
+        real_time_event_processing_endpoint: url.default(''),
+        metrics_server_endpoint: url.default(''),
+        custom_metrics_endpoint: url.default(''),
+        api_gateway_endpoint: url.default(''),
+        poll_interval: seconds.default(5),
+        poll_timeout: seconds.default(3),
+        max_backoff: seconds.default(60),
+        prometheus_queries: z.array(prometheusQuery).default([]),
+      })
+      .prefault({}),
+    auth: z.strictObject({ api_keys: z.array(z.string().min(16, 'at least 16 characters')).default([]) }).prefault({}),
+    redis: z.strictObject({ url: z.string().default('') }).prefault({}),
+    storage: z.strictObject({ data_dir: z.string().min(1).default('./data') }).prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const channels = new Set(config.websocket.channels);
+    const checkSources = (section: 'sse' | 'high_frequency_streams') => {
+      const { streams, stream_sources: sources } = config[section];
+      for (const stream of streams) {
+        const source = sources[stream];
+        if (source === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [section, 'stream_sources', stream],
+            message: `stream "${stream}" needs a source channel, one of: ${[...channels].join(', ')}`,
+          });
+        } else if (!channels.has(source)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [section, 'stream_sources', stream],
+            message: `unknown channel "${source}", expected one of: ${[...channels].join(', ')}`,
+          });
+        }
+      }
+      for (const stream of Object.keys(sources)) {
+        if (!streams.includes(stream)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [section, 'stream_sources', stream],
+            message: `"${stream}" is not in ${section}.streams (${streams.join(', ')})`,
+          });
+        }
+      }
+    };
+    checkSources('sse');
+    checkSources('high_frequency_streams');
+    config.monitoring.prometheus_queries.forEach((query, index) => {
+      if (!channels.has(query.channel)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['monitoring', 'prometheus_queries', index, 'channel'],
+          message: `unknown channel "${query.channel}", expected one of: ${[...channels].join(', ')}`,
+        });
+      }
+    });
+    const collisions = config.sse.streams.filter((stream) => channels.has(stream));
+    if (collisions.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sse', 'streams'],
+        message: `SSE stream names must differ from WebSocket channel names (${collisions.join(', ')})`,
+      });
+    }
+  });
+
+export type AppConfig = z.infer<typeof configSchema>;

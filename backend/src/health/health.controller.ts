@@ -1,0 +1,82 @@
+/**
+ * GET /health: terminus indicators combined into SPEC's body. `healthy` when all is well; `degraded` (200) when an
+ * optional upstream is down or memory is past its budget; `unhealthy` (503) when the service cannot stream.
+ */
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
+import type { Response } from 'express';
+import { BUS, type Bus } from '../bus/bus.port';
+import { InjectConfig } from '../config/config.module';
+import type { AppConfig } from '../config/config.schema';
+import { UpstreamService } from '../ingest/upstream/upstream.service';
+import { ConnectionRegistry } from '../streams/connection-registry';
+
+const STATUS = { ok: 'healthy', degraded: 'degraded', error: 'unhealthy', shutting_down: 'unhealthy' } as const;
+
+export interface HealthBody {
+  status: (typeof STATUS)[keyof typeof STATUS];
+  service: string;
+  timestamp: string;
+  uptime_seconds: number;
+  reasons?: string[];
+  checks: HealthIndicatorResult;
+}
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    @Inject(BUS) private readonly bus: Bus,
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    private readonly upstreams: UpstreamService,
+    private readonly registry: ConnectionRegistry,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Service health: healthy, degraded (with reasons) or unhealthy (503)' })
+  async check(@Res({ passthrough: true }) response: Response): Promise<HealthBody> {
+    let result: HealthCheckResult;
+    try {
+      result = await this.health.check([
+        () => (this.registry.draining ? this.indicator.check('service').down('shutting down') : this.indicator.check('service').up()),
+        () => this.indicator.check('bus').attempt(() => this.bus.check()).withTimeout(2000),
+        () => this.memory(),
+        ...this.upstreams.states().map((state) => () => {
+          const session = this.indicator.check(`upstream_${state.name}`);
+          const { status, ...details } = state;
+          return status === 'down' ? session.degraded({ ...details, state: status }) : session.up({ ...details, state: status });
+        }),
+      ]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      result = error.getResponse() as HealthCheckResult;
+    }
+    const status = STATUS[result.status];
+    const reasons = Object.entries(result.details)
+      .filter(([, detail]) => detail.status !== 'up')
+      .map(([name, detail]) => {
+        const why = (detail as { message?: unknown; last_error?: unknown }).message ?? (detail as { last_error?: unknown }).last_error;
+        return `${name} is ${detail.status}${typeof why === 'string' ? `: ${why}` : ''}`;
+      });
+    if (status === 'unhealthy') response.status(503);
+    return {
+      status,
+      service: this.config.service.name,
+      timestamp: new Date().toISOString(),
+      uptime_seconds: Math.round(process.uptime()),
+      ...(reasons.length > 0 ? { reasons } : {}),
+      checks: result.details,
+    };
+  }
+
+  private memory(): HealthIndicatorResult {
+    const rss = process.memoryUsage.rss();
+    const budget = this.config.performance.memory_limit_gb * 1024 ** 3;
+    const details = { rss_bytes: rss, budget_bytes: budget };
+    const session = this.indicator.check('memory');
+    return rss > budget ? session.degraded({ ...details, message: `RSS ${rss} bytes is over the ${budget}-byte budget` }) : session.up(details);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The built-in source of live data: once a second, one second of simulated LLM-platform activity goes onto every
+ * channel through the same ingest path as published events. On by default; DATA_STREAMING_DEMO_ENABLED=false stops it.
+ */
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectConfig } from '../../config/config.module';
+import type { AppConfig } from '../../config/config.schema';
+import { IngestService } from '../ingest.service';
+import { LlmPlatformSimulator } from './llm-platform.simulator';
+
+@Injectable()
+export class DemoGeneratorService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(DemoGeneratorService.name);
+  private readonly simulator = new LlmPlatformSimulator();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly ingest: IngestService,
+  ) {}
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.demo.enabled) return;
+    const channels = new Set(this.config.websocket.channels);
+    this.timer = setInterval(() => {
+      const events = this.simulator.tick(new Date(), this.config.demo.rate_multiplier).filter((event) => channels.has(event.channel));
+      this.ingest.accept(events, 'demo').catch((error: unknown) => this.logger.warn(`Demo events not published: ${(error as Error).message}`));
+    }, 1000);
+    this.timer.unref();
+    this.logger.log('Demo generator on: simulated LLM-platform events on every channel');
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Validates published events and puts them on the bus. A request is accepted whole or refused whole: a batch with
+ * one bad event is refused with every problem listed by index, and nothing of it is published.
+ */
+import { Injectable } from '@nestjs/common';
+import type { z } from 'zod';
+import { PublisherService, type EventSource } from '../bus/publisher.service';
+import type { PublishInput } from '../bus/stream-message';
+import { ApiError } from '../common/api-error';
+import { InjectConfig } from '../config/config.module';
+import type { AppConfig } from '../config/config.schema';
+import { StreamingMetrics } from '../metrics/streaming.metrics';
+import { eventBodySchema, type EventInput } from './event.schema';
+
+export interface AcceptResult {
+  accepted: number;
+  ids: string[];
+}
+
+export interface EventProblem {
+  index?: number;
+  field: string;
+  message: string;
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], batch: boolean): EventProblem[] {
+  return issues.map((issue) => {
+    const path = [...issue.path];
+    const index = batch && typeof path[0] === 'number' ? (path.shift() as number) : undefined;
+    return { ...(index === undefined ? {} : { index }), field: path.join('.') || '(event)', message: issue.message };
+  });
+}
+
+@Injectable()
+export class IngestService {
+  private readonly bodySchema;
+
+  constructor(
+    @InjectConfig() config: AppConfig,
+    private readonly publisher: PublisherService,
+    private readonly metrics: StreamingMetrics,
+  ) {
+    this.bodySchema = eventBodySchema(config.websocket.channels, config.service.max_batch_events);
+  }
+
+  /** Validates a request body (one event or an array) and publishes it in order. */
+  async acceptBody(body: unknown): Promise<AcceptResult> {
+    const result = this.bodySchema.safeParse(body);
+    if (!result.success) {
+      const batch = Array.isArray(body);
+      const problems = describeIssues(result.error.issues, batch);
+      this.metrics.ingestRejected.labels('invalid').inc(batch ? body.length : 1);
+      const where = (problem: EventProblem) => (problem.index === undefined ? problem.field : `[${problem.index}].${problem.field}`);
+      const first = problems[0] as EventProblem;
+      const summary = batch
+        ? `${new Set(problems.map((problem) => problem.index)).size} of ${body.length} events are invalid; none was accepted`
+        : 'the event is invalid; it was not accepted';
+      throw new ApiError(400, 'invalid_event', `${summary}: ${where(first)}: ${first.message}`, { problems });
+    }
+    const events = Array.isArray(result.data) ? result.data : [result.data];
+    return this.accept(events, 'http');
+  }
+
+  /** Publishes already-valid events, grouped per channel, keeping each channel's order. */
+  async accept(events: readonly EventInput[], source: EventSource): Promise<AcceptResult> {
+    const byChannel = new Map<string, { indexes: number[]; inputs: PublishInput[] }>();
+    events.forEach((event, index) => {
+      let group = byChannel.get(event.channel);
+      if (!group) {
+        group = { indexes: [], inputs: [] };
+        byChannel.set(event.channel, group);
+      }
+      group.indexes.push(index);
+      group.inputs.push({
+        type: event.type,
+        data: event.data,
+        ...(event.timestamp === undefined ? {} : { timestamp: event.timestamp }),
+        ...(event.key === undefined ? {} : { key: event.key }),
+      });
+    });
+    const ids = new Array<string>(events.length);
+    for (const [channel, group] of byChannel) {
+      const messages = await this.publisher.publish(channel, group.inputs, source);
+      messages.forEach((message, position) => (ids[group.indexes[position] as number] = message.id));
+    }
+    return { accepted: events.length, ids };
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The service's Prometheus metrics, in one registry per application instance. Hot-path label sets are bound once
+ * (`forTransport`) so that a delivery costs an increment, not a label lookup.
+ */
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Transport = 'websocket' | 'sse';
+
+export const TRANSPORTS: readonly Transport[] = ['websocket', 'sse'];
+
+export interface TransportMetrics {
+  latency: { observe(value: number): void };
+  delivered: { inc(value?: number): void };
+  bytes: { inc(value?: number): void };
+  slowConsumers: { inc(): void };
+}
+
+@Injectable()
+export class StreamingMetrics {
+  readonly registry = new Registry();
+
+  readonly latency = new Histogram({
+    name: 'data_streaming_latency_seconds',
+    help: 'Time from accepting an event to writing it to a subscriber socket',
+    labelNames: ['transport'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly connections = new Gauge({
+    name: 'streaming_connections_total',
+    help: 'Open streaming connections (WebSocket and SSE)',
+    registers: [this.registry],
+  });
+  readonly websocketConnections = new Gauge({
+    name: 'websocket_connections_total',
+    help: 'Open WebSocket connections',
+    registers: [this.registry],
+  });
+  readonly sseConnections = new Gauge({
+    name: 'sse_connections_total',
+    help: 'Open Server-Sent Events connections',
+    registers: [this.registry],
+  });
+  readonly published = new Counter({
+    name: 'streaming_messages_published_total',
+    help: 'Messages accepted onto a channel (throughput in)',
+    labelNames: ['channel', 'source'] as const,
+    registers: [this.registry],
+  });
+  readonly delivered = new Counter({
+    name: 'streaming_messages_delivered_total',
+    help: 'Messages written to subscribers (throughput out)',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesSent = new Counter({
+    name: 'streaming_bytes_sent_total',
+    help: 'Payload bytes written to subscribers before transport compression',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly slowConsumers = new Counter({
+    name: 'streaming_slow_consumer_disconnects_total',
+    help: 'Subscribers closed because their unsent bytes passed the queue cap',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly refused = new Counter({
+    name: 'streaming_connections_refused_total',
+    help: 'Streaming connections refused, by reason',
+    labelNames: ['transport', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly deadPeers = new Counter({
+    name: 'websocket_dead_peers_terminated_total',
+    help: 'WebSocket connections terminated for missing a heartbeat',
+    registers: [this.registry],
+  });
+  readonly ingestRejected = new Counter({
+    name: 'streaming_events_rejected_total',
+    help: 'Events refused at ingest, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamPolls = new Counter({
+    name: 'upstream_polls_total',
+    help: 'Polls of upstream sources, by result',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    for (const transport of TRANSPORTS) {
+      this.latency.labels(transport);
+      this.delivered.labels(transport);
+      this.bytesSent.labels(transport);
+      this.slowConsumers.labels(transport);
+    }
+  }
+
+  forTransport(transport: Transport): TransportMetrics {
+    return {
+      latency: this.latency.labels(transport),
+      delivered: this.delivered.labels(transport),
+      bytes: this.bytesSent.labels(transport),
+      slowConsumers: this.slowConsumers.labels(transport),
+    };
+  }
+}

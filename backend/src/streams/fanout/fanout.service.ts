@@ -1,0 +1,143 @@
+/**
+ * Local fan-out: one bus subscription per channel that has subscribers here, and a set of subscribers per channel.
+ * Each message is encoded once (StreamMessage caches its bytes per transport) and offered to every subscriber.
+ */
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { BUS, type Bus, type Unsubscribe } from '../../bus/bus.port';
+import { formatPosition, type Position } from '../../bus/position';
+import type { StreamMessage } from '../../bus/stream-message';
+import { InjectConfig } from '../../config/config.module';
+import type { AppConfig } from '../../config/config.schema';
+import { StreamingMetrics, TRANSPORTS, type Transport } from '../../metrics/streaming.metrics';
+import type { Sink } from './sink';
+import { Subscriber, type DeliveryPolicy } from './subscriber';
+
+class Topic {
+  readonly subscribers = new Set<Subscriber>();
+  unsubscribe: Unsubscribe | undefined;
+}
+
+export interface AttachOptions {
+  since?: Position;
+  /** Overrides for this subscription (high-frequency streams). */
+  policy?: Partial<DeliveryPolicy>;
+  /** Called after the welcome and replay, before live messages flow. */
+  beforeLive?: (subscriber: Subscriber) => void;
+}
+
+@Injectable()
+export class FanoutService implements OnApplicationShutdown {
+  private readonly logger = new Logger(FanoutService.name);
+  private readonly topics = new Map<string, Topic>();
+  private readonly latency: Record<Transport, { observe(value: number): void }>;
+  private readonly basePolicy: Omit<DeliveryPolicy, 'maxQueueBytes'>;
+
+  constructor(
+    @Inject(BUS) private readonly bus: Bus,
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly metrics: StreamingMetrics,
+  ) {
+    this.latency = { websocket: metrics.latency.labels('websocket'), sse: metrics.latency.labels('sse') };
+    const optimization = config.performance_optimization;
+    const batching = optimization.enabled && optimization.optimization_strategies.includes('message_batching');
+    this.basePolicy = {
+      batchSize: batching ? optimization.batch_size : 1,
+      batchBytes: batching ? optimization.buffer_size : 0,
+      flushInterval: optimization.flush_interval,
+      immediate: false,
+    };
+  }
+
+  private topic(channel: string): Topic {
+    let topic = this.topics.get(channel);
+    if (!topic) {
+      topic = new Topic();
+      this.topics.set(channel, topic);
+    }
+    return topic;
+  }
+
+  /** Subscribes a connection to a channel, replaying from `since` first when given. */
+  async attach(channel: string, sink: Sink, options: AttachOptions = {}): Promise<Subscriber> {
+    const maxQueueBytes = sink.transport === 'websocket' ? this.config.websocket.max_queue_bytes : this.config.sse.max_queue_bytes;
+    const policy: DeliveryPolicy = { ...this.basePolicy, maxQueueBytes, ...options.policy };
+    const subscriber = new Subscriber(channel, sink, policy, this.metrics.forTransport(sink.transport), (slow) => {
+      this.logger.warn(`Closing slow ${slow.transport} subscriber of ${channel}: unsent bytes passed ${maxQueueBytes}`);
+      this.detach(slow);
+    });
+    const topic = this.topic(channel);
+    topic.subscribers.add(subscriber);
+    topic.unsubscribe ??= this.bus.subscribe(channel, (message) => this.broadcast(topic, message));
+
+    let replay: StreamMessage[] = [];
+    let recovered = true;
+    let reason: string | undefined;
+    try {
+      if (options.since) {
+        const result = await this.bus.read(channel, options.since);
+        replay = result.messages;
+        recovered = result.recovered;
+        reason = result.reason;
+      }
+    } catch (error) {
+      this.detach(subscriber);
+      throw error;
+    }
+    const state = this.bus.state(channel);
+    subscriber.control({
+      kind: 'welcome',
+      channel,
+      epoch: state.epoch,
+      last_id: formatPosition(state.epoch, state.lastOffset),
+      resumed: options.since !== undefined,
+      recovered,
+      ...(reason === undefined ? {} : { reason }),
+      replayed: replay.length,
+    });
+    options.beforeLive?.(subscriber);
+    subscriber.goLive(replay);
+    return subscriber;
+  }
+
+  detach(subscriber: Subscriber): void {
+    subscriber.close();
+    const topic = this.topics.get(subscriber.channel);
+    if (!topic) return;
+    topic.subscribers.delete(subscriber);
+    if (topic.subscribers.size === 0 && topic.unsubscribe) {
+      topic.unsubscribe();
+      topic.unsubscribe = undefined;
+    }
+  }
+
+  private broadcast(topic: Topic, message: StreamMessage): void {
+    let wroteWebsocket = false;
+    let wroteSse = false;
+    for (const subscriber of topic.subscribers) {
+      if (subscriber.deliver(message)) {
+        if (subscriber.transport === 'websocket') wroteWebsocket = true;
+        else wroteSse = true;
+      }
+    }
+    // Written synchronously in one loop: the time now is the latency of the last subscriber served.
+    if (wroteWebsocket || wroteSse) {
+      const seconds = (performance.now() - message.acceptedAt) / 1000;
+      if (wroteWebsocket) this.latency.websocket.observe(seconds);
+      if (wroteSse) this.latency.sse.observe(seconds);
+    }
+  }
+
+  /** Per channel: subscribers here, by transport. */
+  subscriberCounts(channel: string): Record<Transport, number> {
+    const topic = this.topics.get(channel);
+    const subscribers = Object.fromEntries(TRANSPORTS.map((transport) => [transport, 0])) as Record<Transport, number>;
+    for (const subscriber of topic?.subscribers ?? []) subscribers[subscriber.transport]++;
+    return subscribers;
+  }
+
+  onApplicationShutdown(): void {
+    for (const topic of this.topics.values()) topic.unsubscribe?.();
+    this.topics.clear();
+  }
+}

@@ -1,0 +1,33 @@
+/** What a subscriber's connection must offer the fan-out: byte-accurate buffering and three kinds of write. */
+import type { StreamMessage } from '../../bus/stream-message';
+import type { Transport } from '../../metrics/streaming.metrics';
+
+export type WriteDone = (error?: Error | null) => void;
+
+/** Control messages: every frame that is not an event (docs/PROTOCOL.md). */
+export type ControlMessage =
+  | {
+      kind: 'welcome';
+      channel: string;
+      epoch: string;
+      last_id: string;
+      resumed: boolean;
+      recovered: boolean;
+      reason?: string;
+      replayed: number;
+    }
+  | { kind: 'snapshot'; channel: string; id: string; data: unknown }
+  | { kind: 'error'; code: number; reason: string; message: string };
+
+export interface Sink {
+  readonly transport: Transport;
+  /** Bytes handed to the connection and not yet sent to the network. */
+  bufferedBytes(): number;
+  /** Writes one message; returns the payload bytes written. */
+  writeOne(message: StreamMessage, done: WriteDone): number;
+  /** Writes several messages as one coalesced write; returns the payload bytes written. */
+  writeBatch(messages: readonly StreamMessage[], done: WriteDone): number;
+  writeControl(message: ControlMessage, id?: string): void;
+  /** Closes the connection as a slow consumer (WebSocket close 4000, SSE error event). */
+  closeSlow(): void;
+}

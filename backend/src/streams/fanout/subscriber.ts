@@ -1,0 +1,145 @@
+/**
+ * One subscriber's outbound path. A message goes out at once when the connection is idle; while a write is still in
+ * flight, messages queue and leave together as batches (at most `batchSize` messages and `batchBytes` bytes each) as
+ * soon as the write completes, or after `flushInterval` at the latest. Queued plus buffered bytes are capped: past the
+ * cap the subscriber is closed as a slow consumer, so one stuck client never holds memory or delays the others.
+ */
+import { performance } from 'node:perf_hooks';
+import type { StreamMessage } from '../../bus/stream-message';
+import type { TransportMetrics } from '../../metrics/streaming.metrics';
+import type { ControlMessage, Sink } from './sink';
+
+export interface DeliveryPolicy {
+  maxQueueBytes: number;
+  batchSize: number;
+  batchBytes: number;
+  flushInterval: number;
+  /** High-priority streams: every message is written at once, never held behind a batch. */
+  immediate: boolean;
+}
+
+export class Subscriber {
+  private queue: StreamMessage[] = [];
+  private queuedBytes = 0;
+  private inFlight = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Live messages held while a resume replay is read; null once live. */
+  private held: StreamMessage[] | null = [];
+  /** The newest offset written, to drop live messages that a replay already delivered. */
+  private lastOffset = 0;
+  private epoch: string | undefined;
+  closed = false;
+  readonly connectedAt = Date.now();
+
+  constructor(
+    readonly channel: string,
+    private readonly sink: Sink,
+    private readonly policy: DeliveryPolicy,
+    private readonly metrics: TransportMetrics,
+    private readonly onSlow: (subscriber: Subscriber) => void,
+  ) {}
+
+  get transport(): Sink['transport'] {
+    return this.sink.transport;
+  }
+
+  /**
+   * Offers a live message. Returns true when it was written at once (the caller records latency once per
+   * broadcast for those), false when it was queued, held or dropped.
+   */
+  deliver(message: StreamMessage): boolean {
+    if (this.closed) return false;
+    if (this.held !== null) {
+      this.held.push(message);
+      return false;
+    }
+    if (message.epoch === this.epoch && message.offset <= this.lastOffset) return false;
+    if (this.policy.immediate || (this.inFlight === 0 && this.queue.length === 0)) {
+      if (this.sink.bufferedBytes() > this.policy.maxQueueBytes) {
+        this.slow();
+        return false;
+      }
+      this.write([message], false);
+      return true;
+    }
+    this.queue.push(message);
+    this.queuedBytes += message.byteLength;
+    if (this.queuedBytes + this.sink.bufferedBytes() > this.policy.maxQueueBytes) {
+      this.slow();
+      return false;
+    }
+    this.flushTimer ??= setTimeout(this.flush, this.policy.flushInterval);
+    return false;
+  }
+
+  control(message: ControlMessage, id?: string): void {
+    if (!this.closed) this.sink.writeControl(message, id);
+  }
+
+  /** Writes a resume replay, then the live messages held meanwhile, and goes live. */
+  goLive(replay: readonly StreamMessage[]): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (let start = 0; start < replay.length && !this.closed; start += this.policy.batchSize) {
+      this.write(replay.slice(start, start + this.policy.batchSize), false);
+    }
+    for (const message of held) this.deliver(message);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.held = null;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  private slow(): void {
+    this.close();
+    this.metrics.slowConsumers.inc();
+    this.onSlow(this);
+    this.sink.closeSlow();
+  }
+
+  private readonly onWritten = (): void => {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.queue.length > 0) this.flush();
+  };
+
+  private readonly flush = (): void => {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.closed) return;
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    let start = 0;
+    while (start < queue.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < queue.length && end - start < this.policy.batchSize) {
+        const size = (queue[end] as StreamMessage).byteLength;
+        if (end > start && bytes + size > this.policy.batchBytes) break;
+        bytes += size;
+        end++;
+      }
+      this.write(queue.slice(start, end), true);
+      start = end;
+    }
+  };
+
+  /** `queued`: the batch waited in the queue, so its latency is recorded here, from its oldest message. */
+  private write(batch: readonly StreamMessage[], queued: boolean): void {
+    const first = batch[0] as StreamMessage;
+    const last = batch[batch.length - 1] as StreamMessage;
+    this.epoch = last.epoch;
+    this.lastOffset = last.offset;
+    this.inFlight++;
+    const bytes = batch.length === 1 ? this.sink.writeOne(first, this.onWritten) : this.sink.writeBatch(batch, this.onWritten);
+    this.metrics.delivered.inc(batch.length);
+    this.metrics.bytes.inc(bytes);
+    // An immediate write's latency is recorded once per broadcast by the caller; replays are not live latency.
+    if (queued) this.metrics.latency.observe((performance.now() - first.acceptedAt) / 1000);
+  }
+}

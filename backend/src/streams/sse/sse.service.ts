@@ -1,0 +1,102 @@
+/**
+ * Server-Sent Events connections: admission (limit, resume position), the response headers, keep-alive comments,
+ * and handing the stream to the fan-out. Used by /sse/{stream} and /streams/high_frequency/{name}.
+ */
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { createGzip } from 'node:zlib';
+import { BUS, type Bus } from '../../bus/bus.port';
+import { ApiError } from '../../common/api-error';
+import { InjectConfig } from '../../config/config.module';
+import type { AppConfig } from '../../config/config.schema';
+import { ConnectionRegistry } from '../connection-registry';
+import { FanoutService, type AttachOptions } from '../fanout/fanout.service';
+import type { Subscriber } from '../fanout/subscriber';
+import { resumePosition } from '../subscription-request';
+import { CLOSE_GOING_AWAY, RETRY_AFTER_SECONDS } from '../websocket/close-codes';
+import { SseSink } from './sse.sink';
+
+export interface SseStreamOptions {
+  compression: boolean;
+  attach?: Omit<AttachOptions, 'since'>;
+}
+
+@Injectable()
+export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
+  private readonly logger = new Logger(SseService.name);
+  private readonly streams = new Set<SseSink>();
+  private readonly keepAlive: NodeJS.Timeout;
+
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    @Inject(BUS) private readonly bus: Bus,
+    private readonly fanout: FanoutService,
+    private readonly registry: ConnectionRegistry,
+  ) {
+    this.keepAlive = setInterval(() => {
+      for (const sink of this.streams) sink.write(': keep-alive\n\n');
+    }, config.sse.keep_alive_interval * 1000);
+    this.keepAlive.unref();
+  }
+
+  /** Opens an SSE stream of `channel` on `response`; throws ApiError before any byte is written when refused. */
+  async open(request: Request, response: Response, channel: string, options: SseStreamOptions): Promise<void> {
+    if (this.registry.draining) throw ApiError.unavailable('shutting_down', 'the service is shutting down', RETRY_AFTER_SECONDS);
+    const lastEventId = request.header('last-event-id');
+    const sinceQuery = typeof request.query.since === 'string' ? request.query.since : undefined;
+    const since = resumePosition(this.bus, channel, lastEventId ?? sinceQuery, lastEventId === undefined ? 'since' : 'Last-Event-ID');
+    if (!this.registry.tryAcquire('sse')) {
+      this.registry.refused('sse', 'max_connections');
+      const limit = this.registry.limit('sse');
+      throw ApiError.unavailable('max_connections', `SSE connection limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit });
+    }
+
+    const gzip = options.compression && /\bgzip\b/.test(request.header('accept-encoding') ?? '') ? createGzip({ level: 1 }) : undefined;
+    response.status(200);
+    response.set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+      ...(gzip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
+    });
+    response.flushHeaders();
+    request.socket.setNoDelay(true);
+    request.socket.setTimeout(0);
+    if (gzip) {
+      gzip.pipe(response);
+      gzip.on('error', () => response.destroy());
+    }
+
+    const sink = new SseSink(response, gzip);
+    this.streams.add(sink);
+    let subscriber: Subscriber | undefined;
+    let closed = false;
+    response.on('close', () => {
+      closed = true;
+      this.streams.delete(sink);
+      this.registry.release('sse');
+      if (subscriber) this.fanout.detach(subscriber);
+      gzip?.destroy();
+    });
+    sink.write(`retry: ${this.config.sse.retry_timeout}\n\n`);
+    try {
+      subscriber = await this.fanout.attach(channel, sink, { ...options.attach, ...(since ? { since } : {}) });
+      if (closed) this.fanout.detach(subscriber);
+    } catch (error) {
+      this.logger.warn(`SSE subscription to ${channel} failed: ${(error as Error).message}`);
+      sink.end({ kind: 'error', code: 1011, reason: 'subscription_failed', message: (error as Error).message });
+    }
+  }
+
+  beforeApplicationShutdown(): void {
+    this.registry.draining = true;
+    for (const sink of this.streams) {
+      sink.end({ kind: 'error', code: CLOSE_GOING_AWAY, reason: 'going_away', message: 'server shutting down; reconnect after retry' });
+    }
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.keepAlive);
+  }
+}

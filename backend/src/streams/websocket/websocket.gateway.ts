@@ -1,0 +1,182 @@
+/**
+ * WS /ws/{channel}. The service owns the HTTP upgrade (platform-ws matches gateway paths literally, see
+ * docs/ARCHITECTURE.md): it checks the path, the channel, the resume position and the connection limit, and refuses
+ * with an HTTP error before the handshake; then it hands the socket to the fan-out and keeps it alive with pings.
+ */
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { BUS, type Bus } from '../../bus/bus.port';
+import type { Position } from '../../bus/position';
+import { ApiError } from '../../common/api-error';
+import { InjectConfig } from '../../config/config.module';
+import type { AppConfig } from '../../config/config.schema';
+import { StreamingMetrics } from '../../metrics/streaming.metrics';
+import { ConnectionRegistry } from '../connection-registry';
+import { FanoutService } from '../fanout/fanout.service';
+import type { Subscriber } from '../fanout/subscriber';
+import { resumePosition, unknownChannel } from '../subscription-request';
+import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY_VIOLATION, CLOSE_UNSUPPORTED_DATA, RETRY_AFTER_SECONDS } from './close-codes';
+import { WebSocketSink } from './websocket.sink';
+
+const PATH = /^\/ws\/([^/]*)\/?$/;
+
+interface Client {
+  channel: string;
+  alive: boolean;
+  subscriber?: Subscriber;
+}
+
+export function writeUpgradeRefusal(socket: Duplex, error: ApiError): void {
+  const body = JSON.stringify(error.body);
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[error.status] ?? 'Error';
+  const headers = Object.entries(error.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(
+    `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `${headers}Connection: close\r\n\r\n${body}`,
+  );
+}
+
+@Injectable()
+export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WebSocketGateway.name);
+  private readonly clients = new Map<WebSocket, Client>();
+  private server: WebSocketServer | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private httpServer: Server | undefined;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @InjectConfig() private readonly config: AppConfig,
+    @Inject(BUS) private readonly bus: Bus,
+    private readonly fanout: FanoutService,
+    private readonly registry: ConnectionRegistry,
+    private readonly metrics: StreamingMetrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const { websocket } = this.config;
+    this.server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: websocket.message_size_limit,
+      perMessageDeflate: websocket.compression_enabled
+        ? { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true, zlibDeflateOptions: { level: 1 } }
+        : false,
+    });
+    this.httpServer = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    this.httpServer.on('upgrade', this.onUpgrade);
+    this.heartbeat = setInterval(() => this.beat(), websocket.heartbeat_interval * 1000);
+    this.heartbeat.unref();
+  }
+
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    let channel: string;
+    let since: Position | undefined;
+    try {
+      ({ channel, since } = this.checkRequest(request));
+    } catch (error) {
+      const refusal = error instanceof ApiError ? error : ApiError.badRequest('invalid WebSocket request');
+      writeUpgradeRefusal(socket, refusal);
+      return;
+    }
+    if (!this.registry.tryAcquire('websocket')) {
+      this.registry.refused('websocket', 'max_connections');
+      const limit = this.registry.limit('websocket');
+      writeUpgradeRefusal(
+        socket,
+        ApiError.unavailable('max_connections', `WebSocket connection limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit }),
+      );
+      return;
+    }
+    const server = this.server as WebSocketServer;
+    server.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, channel, since));
+  };
+
+  private checkRequest(request: IncomingMessage): { channel: string; since: Position | undefined } {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const match = PATH.exec(url.pathname);
+    if (!match) throw ApiError.notFound('not_found', `no WebSocket endpoint at ${url.pathname.slice(0, 100)}`);
+    if (this.registry.draining) throw ApiError.unavailable('shutting_down', 'the service is shutting down', RETRY_AFTER_SECONDS);
+    if (!this.config.websocket.enabled) throw ApiError.notFound('websocket_disabled', 'WebSocket streaming is disabled');
+    const channel = decodeURIComponent(match[1] ?? '');
+    if (!this.config.websocket.channels.includes(channel)) {
+      this.registry.refused('websocket', 'unknown_channel');
+      throw unknownChannel('channel', channel, this.config.websocket.channels);
+    }
+    try {
+      return { channel, since: resumePosition(this.bus, channel, url.searchParams.get('since') ?? undefined, 'since') };
+    } catch (error) {
+      this.registry.refused('websocket', 'bad_position');
+      throw error;
+    }
+  }
+
+  private onConnection(ws: WebSocket, channel: string, since: Position | undefined): void {
+    const client: Client = { channel, alive: true };
+    this.clients.set(ws, client);
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        ws.close(CLOSE_UNSUPPORTED_DATA, 'binary frames are not accepted');
+        return;
+      }
+      // The only client message: an application-level ping for clients that cannot see protocol pings.
+      const text = data.toString();
+      if (text === '{"kind":"ping"}') ws.send('{"kind":"pong"}');
+      else ws.send(JSON.stringify({ kind: 'error', code: 4400, reason: 'unsupported_message', message: 'the only client message is {"kind":"ping"}' }));
+    });
+    ws.on('error', (error) => this.logger.debug(`WebSocket error on ${channel}: ${error.message}`));
+    ws.on('close', () => {
+      this.clients.delete(ws);
+      this.registry.release('websocket');
+      if (client.subscriber) this.fanout.detach(client.subscriber);
+    });
+    this.fanout
+      .attach(channel, new WebSocketSink(ws, channel), since ? { since } : {})
+      .then((subscriber) => {
+        if (this.clients.has(ws)) client.subscriber = subscriber;
+        else this.fanout.detach(subscriber);
+      })
+      .catch((error: unknown) => {
+        const policy = error instanceof ApiError || (error instanceof Error && error.name === 'PositionAheadError');
+        this.logger.warn(`Subscription to ${channel} failed: ${(error as Error).message}`);
+        ws.close(policy ? CLOSE_POLICY_VIOLATION : CLOSE_INTERNAL_ERROR, (error as Error).message.slice(0, 120));
+      });
+  }
+
+  private beat(): void {
+    for (const [ws, client] of this.clients) {
+      if (!client.alive) {
+        this.metrics.deadPeers.inc();
+        ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      ws.ping();
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.registry.draining = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const closed = [...this.clients.keys()].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.once('close', () => resolve());
+          ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+        }),
+    );
+    const graceMs = Math.min(2000, (this.config.service.shutdown_timeout * 1000) / 2);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const ws of this.clients.keys()) ws.terminate();
+    this.server?.close();
+  }
+}
