@@ -33,6 +33,8 @@ const CODES: Record<number, string> = {
 
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  // The Express adapter wraps body-parser errors in an HttpException; the original says what went wrong.
+  if (error instanceof HttpException && isBodyParserError(error.cause)) return toApiError(error.cause);
   if (isBodyParserError(error)) {
     switch (error.type) {
       case 'entity.too.large':

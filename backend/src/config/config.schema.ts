@@ -226,6 +226,17 @@ export const configSchema = z
         });
       }
     });
+    // One accepted request is published in one burst: a subscriber's queue must hold it, or every subscriber of
+    // the channel would be closed as slow by a single large request.
+    for (const section of ['websocket', 'sse'] as const) {
+      if (config[section].max_queue_bytes < config.service.max_body_bytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [section, 'max_queue_bytes'],
+          message: `must be at least service.max_body_bytes (${config.service.max_body_bytes})`,
+        });
+      }
+    }
     const collisions = config.sse.streams.filter((stream) => channels.has(stream));
     if (collisions.length > 0) {
       ctx.addIssue({

@@ -20,7 +20,9 @@ export function eventSchema(channels: readonly string[]) {
 
 export type EventInput = z.infer<ReturnType<typeof eventSchema>>;
 
-export function eventBodySchema(channels: readonly string[], maxBatch: number) {
-  const event = eventSchema(channels);
-  return z.union([event, z.array(event).min(1, 'the batch is empty').max(maxBatch, `at most ${maxBatch} events per request`)]);
+export function eventBatchSchema(channels: readonly string[], maxBatch: number) {
+  return z
+    .array(eventSchema(channels))
+    .min(1, 'the batch is empty')
+    .max(maxBatch, `at most ${maxBatch} events per request`);
 }

@@ -10,7 +10,7 @@ import { ApiError } from '../common/api-error';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { StreamingMetrics } from '../metrics/streaming.metrics';
-import { eventBodySchema, type EventInput } from './event.schema';
+import { eventBatchSchema, eventSchema, type EventInput } from './event.schema';
 
 export interface AcceptResult {
   accepted: number;
@@ -27,37 +27,41 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], batch: boolean): Ev
   return issues.map((issue) => {
     const path = [...issue.path];
     const index = batch && typeof path[0] === 'number' ? (path.shift() as number) : undefined;
-    return { ...(index === undefined ? {} : { index }), field: path.join('.') || '(event)', message: issue.message };
+    return { ...(index === undefined ? {} : { index }), field: path.join('.') || (batch && index === undefined ? '(batch)' : '(event)'), message: issue.message };
   });
 }
 
 @Injectable()
 export class IngestService {
-  private readonly bodySchema;
+  private readonly eventSchema;
+  private readonly batchSchema;
 
   constructor(
     @InjectConfig() config: AppConfig,
     private readonly publisher: PublisherService,
     private readonly metrics: StreamingMetrics,
   ) {
-    this.bodySchema = eventBodySchema(config.websocket.channels, config.service.max_batch_events);
+    this.eventSchema = eventSchema(config.websocket.channels);
+    this.batchSchema = eventBatchSchema(config.websocket.channels, config.service.max_batch_events);
   }
 
   /** Validates a request body (one event or an array) and publishes it in order. */
   async acceptBody(body: unknown): Promise<AcceptResult> {
-    const result = this.bodySchema.safeParse(body);
+    const batch = Array.isArray(body);
+    const result = batch ? this.batchSchema.safeParse(body) : this.eventSchema.safeParse(body);
     if (!result.success) {
-      const batch = Array.isArray(body);
       const problems = describeIssues(result.error.issues, batch);
       this.metrics.ingestRejected.labels('invalid').inc(batch ? body.length : 1);
       const where = (problem: EventProblem) => (problem.index === undefined ? problem.field : `[${problem.index}].${problem.field}`);
       const first = problems[0] as EventProblem;
       const summary = batch
-        ? `${new Set(problems.map((problem) => problem.index)).size} of ${body.length} events are invalid; none was accepted`
+        ? problems.every((problem) => problem.index === undefined)
+          ? 'the batch is invalid; none was accepted'
+          : `${new Set(problems.map((problem) => problem.index)).size} of ${body.length} events are invalid; none was accepted`
         : 'the event is invalid; it was not accepted';
       throw new ApiError(400, 'invalid_event', `${summary}: ${where(first)}: ${first.message}`, { problems });
     }
-    const events = Array.isArray(result.data) ? result.data : [result.data];
+    const events: EventInput[] = Array.isArray(result.data) ? result.data : [result.data];
     return this.accept(events, 'http');
   }
 
