@@ -34,6 +34,7 @@ const FIXED_NAMES: Record<string, string> = {
   'monitoring.poll_interval': 'MONITORING_POLL_INTERVAL',
   'monitoring.poll_timeout': 'MONITORING_POLL_TIMEOUT',
   'monitoring.max_backoff': 'MONITORING_MAX_BACKOFF',
+  'monitoring.prometheus_queries': '',
   'auth.api_keys': 'DATA_STREAMING_API_KEYS',
   'redis.url': 'DATA_STREAMING_REDIS_URL',
   'storage.data_dir': 'DATA_STREAMING_DATA_DIR',

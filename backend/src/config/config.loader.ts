@@ -73,7 +73,6 @@ function readDotenv(path: string): NodeJS.ProcessEnv {
   return env;
 }
 
-const describe = (value: unknown): string => (value === undefined ? 'missing' : JSON.stringify(value));
 
 export function loadConfig(options: LoadOptions = {}): AppConfig {
   const processEnv = options.env ?? process.env;
@@ -84,6 +83,7 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
   const explicitPath = env.DATA_STREAMING_CONFIG;
   const yamlPath = resolve(explicitPath ?? 'config/data-streaming-api.yaml');
   let tree = readYaml(yamlPath, explicitPath !== undefined);
+  const yamlLoaded = existsSync(yamlPath);
 
   const defaults = configSchema.parse({});
   const problems: string[] = [];
@@ -113,8 +113,9 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
         const key = issue.path.join('.');
         const [section, field] = issue.path;
         const value = issue.path.reduce<unknown>((node, part) => (isTree(node) || Array.isArray(node) ? (node as Tree)[part as string] : undefined), tree);
-        const source = fromEnv.get(`${String(section)}.${String(field)}`) ?? (explicitPath ? yamlPath : 'config file');
-        return `${key || '(root)'} = ${describe(value)} (from ${source}): ${issue.message}`;
+        if (value === undefined) return `${key || '(root)'}: ${issue.message}`;
+        const source = fromEnv.get(`${String(section)}.${String(field)}`) ?? (yamlLoaded ? yamlPath : 'overrides');
+        return `${key || '(root)'} = ${JSON.stringify(value)} (from ${source}): ${issue.message}`;
       }),
     );
   }

@@ -178,7 +178,15 @@ export const configSchema = z
         poll_interval: seconds.default(5),
         poll_timeout: seconds.default(3),
         max_backoff: seconds.default(60),
-        prometheus_queries: z.array(prometheusQuery).default([]),
+        // Polled only when metrics_server_endpoint is set.
+        prometheus_queries: z.array(prometheusQuery).default([
+          { name: 'request_rate', query: 'sum(rate(llm_requests_total[1m]))', channel: 'metrics_updates' },
+          {
+            name: 'error_rate',
+            query: 'sum(rate(llm_request_errors_total[1m])) / sum(rate(llm_requests_total[1m]))',
+            channel: 'metrics_updates',
+          },
+        ]),
       })
       .prefault({}),
     auth: z.strictObject({ api_keys: z.array(z.string().min(16, 'at least 16 characters')).default([]) }).prefault({}),
@@ -202,15 +210,6 @@ export const configSchema = z
             code: 'custom',
             path: [section, 'stream_sources', stream],
             message: `unknown channel "${source}", expected one of: ${[...channels].join(', ')}`,
-          });
-        }
-      }
-      for (const stream of Object.keys(sources)) {
-        if (!streams.includes(stream)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [section, 'stream_sources', stream],
-            message: `"${stream}" is not in ${section}.streams (${streams.join(', ')})`,
           });
         }
       }

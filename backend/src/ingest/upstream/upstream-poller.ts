@@ -39,6 +39,19 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Removes credentials from any URL inside a message (error texts can quote the URL they failed on). */
+export const redactText = (text: string): string => text.replace(/\/\/[^/@\s]+@/g, '//');
+
+/** A URL's userinfo as an Authorization header, since fetch refuses URLs that carry credentials. */
+export function withCredentials(url: string): { url: string; headers: Record<string, string> } {
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return { url, headers: {} };
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
+}
+
 export class UpstreamPoller {
   private timer: NodeJS.Timeout | undefined;
   private nextAt = 0;
@@ -82,8 +95,9 @@ export class UpstreamPoller {
     } catch (error) {
       this.state.status = 'down';
       this.state.consecutive_failures++;
-      const reason = error instanceof Error && error.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (error as Error).message;
-      this.state.last_error = reason.slice(0, 200);
+      const { name, message } = error as { name?: string; message?: string };
+      const reason = name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : String(message ?? error);
+      this.state.last_error = redactText(reason).slice(0, 200);
       this.options.onResult?.(false);
       const backoff = Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(this.state.consecutive_failures, 16));
       this.schedule(backoff * (0.8 + Math.random() * 0.4));

@@ -9,10 +9,11 @@ import type { AppConfig } from '../../config/config.schema';
 import { StreamingMetrics } from '../../metrics/streaming.metrics';
 import type { EventInput } from '../event.schema';
 import { IngestService } from '../ingest.service';
-import { UpstreamPoller, redactUrl, type UpstreamState } from './upstream-poller';
+import { UpstreamPoller, redactUrl, withCredentials, type UpstreamState } from './upstream-poller';
 
-async function getJson(url: string, signal: AbortSignal): Promise<unknown> {
-  const response = await fetch(url, { signal, headers: { accept: 'application/json' } });
+async function getJson(target: string, signal: AbortSignal): Promise<unknown> {
+  const { url, headers } = withCredentials(target);
+  const response = await fetch(url, { signal, headers: { accept: 'application/json', ...headers } });
   if (!response.ok) throw new Error(`HTTP ${response.status} from ${redactUrl(url)}`);
   try {
     return await response.json();
@@ -21,8 +22,9 @@ async function getJson(url: string, signal: AbortSignal): Promise<unknown> {
   }
 }
 
-async function probe(url: string, signal: AbortSignal): Promise<void> {
-  const response = await fetch(url, { signal });
+async function probe(target: string, signal: AbortSignal): Promise<void> {
+  const { url, headers } = withCredentials(target);
+  const response = await fetch(url, { signal, headers });
   await response.body?.cancel();
   if (response.status >= 500) throw new Error(`HTTP ${response.status} from ${redactUrl(url)}`);
 }

@@ -1,0 +1,68 @@
+/** The service as a process: fail-fast configuration, production safety, graceful shutdown, no secrets in logs. */
+import { performance } from 'node:perf_hooks';
+import { createServer, type Server } from 'node:http';
+import { eventually, getJson } from './support/app';
+import { runService, startService } from './support/process';
+import { SseReader } from './support/sse-reader';
+import { WsClient } from './support/ws-client';
+
+describe('the service process', () => {
+  it('stops at start with one message naming a bad key, its value and what is expected', async () => {
+    const service = runService({ WEBSOCKET_MAX_CONNECTIONS: 'abc', DATA_STREAMING_API_PORT: '0' });
+    const { code } = await service.exited;
+    expect(code).toBe(78);
+    expect(service.output()).toBe(
+      'data-streaming-api: Invalid configuration:\n  - websocket.max_connections = "abc" (from WEBSOCKET_MAX_CONNECTIONS): expected a number\n',
+    );
+  });
+
+  it('refuses to start in production without API keys', async () => {
+    const service = runService({ NODE_ENV: 'production', DATA_STREAMING_API_PORT: '0' });
+    expect((await service.exited).code).toBe(78);
+    expect(service.output()).toContain('refusing to start in production without API keys (DATA_STREAMING_API_KEYS)');
+  });
+
+  it('closes WebSockets with 1001, ends SSE streams and exits 0 within the shutdown timeout on SIGTERM', async () => {
+    const service = await startService();
+    const ws = await WsClient.subscribe(`${service.ws}/ws/metrics_updates`);
+    const sse = await SseReader.open(`${service.http}/sse/real_time_metrics`);
+    await sse.waitFor((item) => item.event === 'welcome');
+
+    const start = performance.now();
+    service.child.kill('SIGTERM');
+    const { code } = await service.exited;
+    const seconds = (performance.now() - start) / 1000;
+
+    expect(code).toBe(0);
+    expect(seconds).toBeLessThan(5);
+    expect(await ws.waitForClose()).toBe(1001);
+    await sse.waitForEnd();
+    expect(sse.events.at(-1)).toMatchObject({ event: 'error', json: { reason: 'going_away' } });
+  });
+
+  it('never writes API keys or upstream credentials to its logs', async () => {
+    const upstream: Server = createServer((_request, response) => response.writeHead(500).end());
+    await new Promise<void>((done) => upstream.listen(0, '127.0.0.1', done));
+    const { port } = upstream.address() as { port: number };
+    const service = await startService({
+      DATA_STREAMING_API_KEYS: 'topsecretkey-0123456789',
+      REAL_TIME_EVENT_PROCESSING_ENDPOINT: `http://svcuser:hunter2pass@127.0.0.1:${port}`,
+      MONITORING_POLL_INTERVAL: '0.2',
+      DATA_STREAMING_LOG_LEVEL: 'DEBUG',
+    });
+    try {
+      const health = await eventually(async () => {
+        const response = await getJson(service.http, '/health');
+        return response.body.status === 'degraded' ? response : undefined;
+      });
+      expect(JSON.stringify(health.body)).not.toContain('hunter2pass');
+      expect(service.output()).toContain(`127.0.0.1:${port}`);
+      expect(service.output()).not.toContain('hunter2pass');
+      expect(service.output()).not.toContain('topsecretkey');
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+      upstream.close();
+    }
+  });
+});
