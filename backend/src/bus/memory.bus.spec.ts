@@ -1,0 +1,63 @@
+import { PositionAheadError } from './bus.port';
+import { MemoryBus } from './memory.bus';
+import { parsePosition, InvalidPositionError } from './position';
+import type { StreamMessage } from './stream-message';
+
+const inputs = (count: number) => Array.from({ length: count }, (_, index) => ({ type: 't', data: { index } }));
+
+describe('MemoryBus', () => {
+  it('numbers messages from 1 per channel and hands them to listeners in order', async () => {
+    const bus = new MemoryBus({ historySize: () => 10 });
+    const seen: StreamMessage[] = [];
+    bus.subscribe('a', (message) => seen.push(message));
+    await bus.publish('a', inputs(3));
+    await bus.publish('b', inputs(1));
+    expect(seen.map((message) => message.offset)).toEqual([1, 2, 3]);
+    expect(seen[0]?.id).toBe(`${bus.epoch}:1`);
+    expect(bus.state('b')).toMatchObject({ lastOffset: 1, depth: 1 });
+  });
+
+  it('reads exactly what follows a position, and flags what history no longer holds', async () => {
+    const bus = new MemoryBus({ historySize: () => 5 });
+    await bus.publish('a', inputs(8));
+    expect(bus.state('a')).toMatchObject({ firstOffset: 4, lastOffset: 8, depth: 5, capacity: 5 });
+    const recent = await bus.read('a', { epoch: bus.epoch, offset: 5 });
+    expect(recent).toEqual({ messages: expect.any(Array), recovered: true });
+    expect(recent.messages.map((message) => message.offset)).toEqual([6, 7, 8]);
+    const edge = await bus.read('a', { epoch: bus.epoch, offset: 3 });
+    expect(edge.recovered).toBe(true);
+    expect(edge.messages.map((message) => message.offset)).toEqual([4, 5, 6, 7, 8]);
+    const gap = await bus.read('a', { epoch: bus.epoch, offset: 1 });
+    expect(gap).toMatchObject({ recovered: false, reason: 'history_exceeded' });
+    expect(gap.messages.map((message) => message.offset)).toEqual([4, 5, 6, 7, 8]);
+    expect((await bus.read('a', { epoch: bus.epoch, offset: 8 })).messages).toEqual([]);
+    await expect(bus.read('a', { epoch: bus.epoch, offset: 9 })).rejects.toBeInstanceOf(PositionAheadError);
+    expect(await bus.read('a', { epoch: 'other', offset: 3 })).toMatchObject({ recovered: false, reason: 'epoch_changed' });
+  });
+
+  it('encodes each message once, with the same bytes for every reader', async () => {
+    const bus = new MemoryBus({ historySize: () => 5 });
+    const [message] = await bus.publish('a', [{ type: 't', key: 'k', timestamp: '2026-01-01T00:00:00Z', data: { x: 'é' } }]);
+    expect(JSON.parse(message?.payload ?? '')).toEqual({
+      kind: 'event',
+      id: message?.id,
+      channel: 'a',
+      type: 't',
+      timestamp: '2026-01-01T00:00:00Z',
+      key: 'k',
+      data: { x: 'é' },
+    });
+    expect(message?.websocketBytes).toBe(message?.websocketBytes);
+    expect(message?.sseEventBytes.toString()).toBe(`id: ${message?.id}\ndata: ${message?.payload}\n\n`);
+  });
+});
+
+describe('parsePosition', () => {
+  it('accepts epoch:offset and refuses anything else', () => {
+    expect(parsePosition('m4k2x9a1:1042')).toEqual({ epoch: 'm4k2x9a1', offset: 1042 });
+    expect(parsePosition('abc:0')).toEqual({ epoch: 'abc', offset: 0 });
+    for (const bad of ['', ':1', 'abc:', 'abc:-1', 'abc:01', 'ABC:1', 'a:1:2', 'abc:99999999999999999', '../../etc/passwd', 'a b:1']) {
+      expect(() => parsePosition(bad)).toThrow(InvalidPositionError);
+    }
+  });
+});

@@ -1,0 +1,88 @@
+/** How delivery behaves under load and trouble: batching only under pressure, heartbeats, slow SSE readers. */
+import { eventually, getJson, post, startApp, type RunningApp } from './support/app';
+import { event, events } from './support/factories';
+import { SseReader } from './support/sse-reader';
+import { WsClient } from './support/ws-client';
+
+describe('batching', () => {
+  let service: RunningApp;
+
+  beforeAll(async () => {
+    service = await startApp({ performance_optimization: { batch_size: 10 } });
+  });
+  afterAll(() => service.close());
+
+  it('sends one frame per message at low load', async () => {
+    const ws = await WsClient.subscribe(`${service.ws}/ws/metrics_updates`);
+    for (let index = 0; index < 5; index++) await post(service.http, '/events', event());
+    await ws.waitForEvents(5);
+    expect(ws.frames.filter((frame) => frame.kind === 'event')).toHaveLength(5);
+    expect(ws.frames.some((frame) => frame.kind === 'batch')).toBe(false);
+    ws.close();
+  });
+
+  it('coalesces what piles up behind a busy socket into batches of at most batch_size, in order', async () => {
+    const ws = await WsClient.subscribe(`${service.ws}/ws/metrics_updates`);
+    const { body } = await post(service.http, '/events', events(95));
+    const received = await ws.waitForEvents(95);
+    expect(received.map((item) => item.id)).toEqual((body as { ids: string[] }).ids);
+    const batches = ws.frames.filter((frame) => frame.kind === 'batch');
+    expect(batches.length).toBeGreaterThan(0);
+    expect(Math.max(...batches.map((frame) => frame.events.length as number))).toBeLessThanOrEqual(10);
+    expect(batches[0]).toMatchObject({ channel: 'metrics_updates' });
+    ws.close();
+  });
+});
+
+describe('heartbeat', () => {
+  let service: RunningApp;
+
+  beforeAll(async () => {
+    service = await startApp({ websocket: { heartbeat_interval: 0.2 } });
+  });
+  afterAll(() => service.close());
+
+  it('keeps answering peers alive and terminates a peer that stops answering pings', async () => {
+    const alive = await WsClient.subscribe(`${service.ws}/ws/metrics_updates`);
+    const dead = await WsClient.subscribe(`${service.ws}/ws/metrics_updates`);
+    const raw = (dead.socket as unknown as { _socket: import('node:net').Socket })._socket;
+    raw.pause();
+    await eventually(async () => ((await getJson(service.http, '/websocket/status')).body.dead_peers_terminated === 1 ? true : undefined), 3000);
+    expect((await getJson(service.http, '/websocket/status')).body.connections).toBe(1);
+    expect(alive.closeCode).toBeUndefined();
+    alive.close();
+  });
+});
+
+describe('slow SSE reader', () => {
+  let service: RunningApp;
+
+  beforeAll(async () => {
+    service = await startApp({ service: { max_body_bytes: 192 * 1024 }, sse: { max_queue_bytes: 256 * 1024 } });
+  });
+  afterAll(() => service.close());
+
+  it('ends the stream of a reader that stops reading while another keeps receiving', async () => {
+    const reader = await SseReader.open(`${service.http}/sse/business_analytics`);
+    const stuck = await SseReader.open(`${service.http}/sse/business_analytics`);
+    await stuck.waitFor((item) => item.event === 'welcome');
+    stuck.response.socket.pause();
+    const payload = 'q'.repeat(16 * 1024);
+    let sent = 0;
+    let slow = false;
+    // Bounded: at most 2,000 requests of 8 x 16 KiB.
+    for (let round = 0; round < 2000 && !slow; round++) {
+      await post(service.http, '/events', events(8, { channel: 'business_events', data: { round, payload } }));
+      sent += 8;
+      const metrics = await (await fetch(`${service.http}/metrics`)).text();
+      slow = /streaming_slow_consumer_disconnects_total\{transport="sse"\} 1/.test(metrics);
+    }
+    expect(slow).toBe(true);
+    await reader.waitForMessages(sent, 20_000);
+    expect(reader.ended).toBe(false);
+    stuck.response.socket.resume();
+    await stuck.waitForEnd(10_000);
+    expect(stuck.events.at(-1)).toMatchObject({ event: 'error', json: { code: 4000, reason: 'slow_consumer' } });
+    reader.close();
+  });
+});
