@@ -38,7 +38,7 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
 
-  const server = app.getHttpServer() as Server;
+  const server: Server = app.getHttpServer();
   server.requestTimeout = config.service.request_timeout * 1000;
   server.headersTimeout = Math.min(server.requestTimeout, 20_000);
   server.keepAliveTimeout = 5_000;
@@ -49,7 +49,8 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
 /** Starts listening; returns the bound address (port 0 picks a free one). */
 export async function listen(app: NestExpressApplication, config: AppConfig): Promise<{ host: string; port: number }> {
   await app.listen(config.service.port, config.service.host);
-  const address = (app.getHttpServer() as Server).address();
+  const server: Server = app.getHttpServer();
+  const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.service.port;
   new Logger('Bootstrap').log(`data-streaming-api listening on http://${config.service.host}:${port}`);
   return { host: config.service.host, port };

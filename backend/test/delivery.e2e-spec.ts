@@ -47,7 +47,10 @@ describe('heartbeat', () => {
     const dead = await WsClient.subscribe(`${service.ws}/ws/metrics_updates`);
     const raw = (dead.socket as unknown as { _socket: import('node:net').Socket })._socket;
     raw.pause();
-    await eventually(async () => ((await getJson(service.http, '/websocket/status')).body.dead_peers_terminated === 1 ? true : undefined), 3000);
+    await eventually(
+      async () => ((await getJson(service.http, '/websocket/status')).body.dead_peers_terminated === 1 ? true : undefined),
+      3000,
+    );
     expect((await getJson(service.http, '/websocket/status')).body.connections).toBe(1);
     expect(alive.closeCode).toBeUndefined();
     alive.close();

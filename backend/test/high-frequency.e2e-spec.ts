@@ -12,7 +12,11 @@ describe('GET /streams/high_frequency/{name}', () => {
   afterAll(() => service.close());
 
   it('starts with a snapshot and then sends only the latest value of each key per tick', async () => {
-    await post(service.http, '/events', event({ channel: 'performance_data', type: 'node.resources', key: 'gpu-node-01', data: { gpu: 10 } }));
+    await post(
+      service.http,
+      '/events',
+      event({ channel: 'performance_data', type: 'node.resources', key: 'gpu-node-01', data: { gpu: 10 } }),
+    );
     await sleep(400);
     const sse = await SseReader.open(`${service.http}/streams/high_frequency/system_metrics`);
     const snapshot = await sse.waitFor((item) => item.event === 'snapshot');

@@ -4,7 +4,8 @@ import { event, events } from './support/factories';
 
 describe('POST /events', () => {
   let service: RunningApp;
-  const lastOffset = async (channel: string): Promise<string> => (await getJson(service.http, '/streams/status')).body.channels[channel].last_offset;
+  const lastOffset = async (channel: string): Promise<string> =>
+    (await getJson(service.http, '/streams/status')).body.channels[channel].last_offset;
 
   beforeAll(async () => {
     service = await startApp({ service: { max_body_bytes: 64 * 1024, max_batch_events: 20 } });

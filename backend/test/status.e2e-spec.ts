@@ -69,7 +69,16 @@ describe('status and metrics', () => {
     const { status, body } = await getJson(service.http, '/openapi.json');
     expect(status).toBe(200);
     expect(Object.keys(body.paths)).toEqual(
-      expect.arrayContaining(['/events', '/health', '/streams', '/streams/status', '/websocket/status', '/sse/{stream}', '/streams/high_frequency/{name}', '/metrics']),
+      expect.arrayContaining([
+        '/events',
+        '/health',
+        '/streams',
+        '/streams/status',
+        '/websocket/status',
+        '/sse/{stream}',
+        '/streams/high_frequency/{name}',
+        '/metrics',
+      ]),
     );
   });
 });

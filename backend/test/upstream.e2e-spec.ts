@@ -32,7 +32,10 @@ describe('upstream sources', () => {
       const url = new URL(request.url ?? '/', 'http://localhost');
       prometheusQueries.push(url.searchParams.get('query') ?? '');
       response.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { model: 'm1' }, value: [1_700_000_000, '0.042'] }] } }),
+        JSON.stringify({
+          status: 'success',
+          data: { resultType: 'vector', result: [{ metric: { model: 'm1' }, value: [1_700_000_000, '0.042'] }] },
+        }),
       );
     });
     hanging = await serve(() => undefined);
@@ -58,7 +61,10 @@ describe('upstream sources', () => {
     const fromAnalytics = await eventually(() => ws.events.find((item) => item.type === 'upstream.analytics'));
     expect(fromAnalytics.data).toEqual(analyticsBody);
     const fromPrometheus = await eventually(() => ws.events.find((item) => item.type === 'prometheus.query'));
-    expect(fromPrometheus).toMatchObject({ key: 'error_rate', data: { name: 'error_rate', value: 0.042, series: [{ labels: { model: 'm1' }, value: 0.042 }] } });
+    expect(fromPrometheus).toMatchObject({
+      key: 'error_rate',
+      data: { name: 'error_rate', value: 0.042, series: [{ labels: { model: 'm1' }, value: 0.042 }] },
+    });
     expect(prometheusQueries).toContain('sum(rate(errors[1m]))');
     ws.close();
   });
@@ -86,7 +92,8 @@ describe('upstream sources', () => {
     analytics.server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
     await new Promise<void>((done) => analytics.server.listen(Number(port), '127.0.0.1', done));
     await eventually(
-      async () => ((await getJson(service.http, '/health')).body.checks.upstream_real_time_event_processing.state === 'up' ? true : undefined),
+      async () =>
+        (await getJson(service.http, '/health')).body.checks.upstream_real_time_event_processing.state === 'up' ? true : undefined,
       5000,
     );
   });

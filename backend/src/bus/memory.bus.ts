@@ -3,7 +3,15 @@
  * offset, so a resume is a slice. A restart starts a new epoch.
  */
 import { randomBytes } from 'node:crypto';
-import { PositionAheadError, type Bus, type BusOptions, type ChannelState, type Listener, type ReadResult, type Unsubscribe } from './bus.port';
+import {
+  PositionAheadError,
+  type Bus,
+  type BusOptions,
+  type ChannelState,
+  type Listener,
+  type ReadResult,
+  type Unsubscribe,
+} from './bus.port';
 import type { Position } from './position';
 import { StreamMessage, type PublishInput } from './stream-message';
 

@@ -87,14 +87,22 @@ describe('loadConfig', () => {
     const problems = problemsOf(() => loadConfig({ env: { SSE_KEEP_ALIVE_INTERVAL: '-5', WEBSOCKET_MAX_CONNECTIONS: '2.5' } }));
     expect(problems).toHaveLength(2);
     expect(problems).toContainEqual(expect.stringMatching(/^sse\.keep_alive_interval = -5 \(from SSE_KEEP_ALIVE_INTERVAL\): .*>0/));
-    expect(problems).toContainEqual(expect.stringMatching(/^websocket\.max_connections = 2\.5 \(from WEBSOCKET_MAX_CONNECTIONS\): .*expected int/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^websocket\.max_connections = 2\.5 \(from WEBSOCKET_MAX_CONNECTIONS\): .*expected int/),
+    );
   });
 
   it('refuses an unknown name in a list', () => {
     const streams = problemsOf(() => loadConfig({ env: { SSE_STREAMS: 'real_time_metrics,pigeon_feed' } }));
-    expect(streams).toEqual([expect.stringContaining('sse.stream_sources.pigeon_feed: stream "pigeon_feed" needs a source channel, one of: metrics_updates')]);
+    expect(streams).toEqual([
+      expect.stringContaining('sse.stream_sources.pigeon_feed: stream "pigeon_feed" needs a source channel, one of: metrics_updates'),
+    ]);
     const channels = problemsOf(() => loadConfig({ env: { REAL_TIME_NOTIFICATIONS_NOTIFICATION_CHANNELS: 'websocket,pigeon' } }));
-    expect(channels).toEqual([expect.stringMatching(/^real_time_notifications\.notification_channels\.1 = "pigeon" \(from REAL_TIME_NOTIFICATIONS_NOTIFICATION_CHANNELS\): /)]);
+    expect(channels).toEqual([
+      expect.stringMatching(
+        /^real_time_notifications\.notification_channels\.1 = "pigeon" \(from REAL_TIME_NOTIFICATIONS_NOTIFICATION_CHANNELS\): /,
+      ),
+    ]);
     const dashboards = problemsOf(() => loadConfig({ env: { LIVE_DASHBOARD_DASHBOARDS: 'system_health,bogus' } }));
     expect(dashboards[0]).toContain('live_dashboard.dashboards.1 = "bogus"');
   });
@@ -108,7 +116,9 @@ describe('loadConfig', () => {
     expect(problems).toContainEqual(expect.stringMatching(/^websocket\.heartbeat_interval = "soon" \(from .*config\.yaml\): .*number/));
     writeFileSync(file, 'websocket: [unclosed\n');
     expect(problemsOf(() => loadConfig({ env: { DATA_STREAMING_CONFIG: file } }))[0]).toMatch(/config\.yaml: not valid YAML/);
-    expect(problemsOf(() => loadConfig({ env: { DATA_STREAMING_CONFIG: join(dir, 'missing.yaml') } }))[0]).toMatch(/missing\.yaml: file not found/);
+    expect(problemsOf(() => loadConfig({ env: { DATA_STREAMING_CONFIG: join(dir, 'missing.yaml') } }))[0]).toMatch(
+      /missing\.yaml: file not found/,
+    );
   });
 
   it('refuses a queue cap smaller than the largest accepted body', () => {
@@ -137,6 +147,10 @@ describe('config/.env.example', () => {
     const listed = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]));
     const variables = envBindings(configSchema.parse({})).map((binding) => binding.variable);
     expect(variables.filter((variable) => !listed.has(variable))).toEqual([]);
-    expect([...listed].filter((variable) => !variables.includes(variable as string) && variable !== 'DATA_STREAMING_CONFIG' && variable !== 'NODE_ENV')).toEqual([]);
+    expect(
+      [...listed].filter(
+        (variable) => !variables.includes(variable as string) && variable !== 'DATA_STREAMING_CONFIG' && variable !== 'NODE_ENV',
+      ),
+    ).toEqual([]);
   });
 });

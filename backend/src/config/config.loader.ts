@@ -73,7 +73,6 @@ function readDotenv(path: string): NodeJS.ProcessEnv {
   return env;
 }
 
-
 export function loadConfig(options: LoadOptions = {}): AppConfig {
   const processEnv = options.env ?? process.env;
   const useDotenv = options.dotenv ?? options.env === undefined;
@@ -100,7 +99,7 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
     fromEnv.set(key, binding.variable);
     tree = merge(tree, { [binding.path[0]]: { [binding.path[1]]: parsed.value } });
   }
-  if (options.overrides) tree = merge(tree, options.overrides as Tree);
+  if (options.overrides) tree = merge(tree, options.overrides);
   // SPEC: listen on all interfaces in production, loopback otherwise, unless a host is configured.
   const production = env.NODE_ENV === 'production';
   tree = merge({ service: { host: production ? '0.0.0.0' : '127.0.0.1' } }, tree);
@@ -112,7 +111,10 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
       result.error.issues.map((issue) => {
         const key = issue.path.join('.');
         const [section, field] = issue.path;
-        const value = issue.path.reduce<unknown>((node, part) => (isTree(node) || Array.isArray(node) ? (node as Tree)[part as string] : undefined), tree);
+        const value = issue.path.reduce<unknown>(
+          (node, part) => (isTree(node) || Array.isArray(node) ? (node as Tree)[part as string] : undefined),
+          tree,
+        );
         if (value === undefined) return `${key || '(root)'}: ${issue.message}`;
         const source = fromEnv.get(`${String(section)}.${String(field)}`) ?? (yamlLoaded ? yamlPath : 'overrides');
         return `${key || '(root)'} = ${JSON.stringify(value)} (from ${source}): ${issue.message}`;

@@ -42,7 +42,11 @@ export class HealthController {
     try {
       result = await this.health.check([
         () => (this.registry.draining ? this.indicator.check('service').down('shutting down') : this.indicator.check('service').up()),
-        () => this.indicator.check('bus').attempt(() => this.bus.check()).withTimeout(2000),
+        () =>
+          this.indicator
+            .check('bus')
+            .attempt(() => this.bus.check())
+            .withTimeout(2000),
         () => this.memory(),
         ...this.upstreams.states().map((state) => () => {
           const session = this.indicator.check(`upstream_${state.name}`);
@@ -77,6 +81,8 @@ export class HealthController {
     const budget = this.config.performance.memory_limit_gb * 1024 ** 3;
     const details = { rss_bytes: rss, budget_bytes: budget };
     const session = this.indicator.check('memory');
-    return rss > budget ? session.degraded({ ...details, message: `RSS ${rss} bytes is over the ${budget}-byte budget` }) : session.up(details);
+    return rss > budget
+      ? session.degraded({ ...details, message: `RSS ${rss} bytes is over the ${budget}-byte budget` })
+      : session.up(details);
   }
 }

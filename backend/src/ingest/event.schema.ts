@@ -21,8 +21,5 @@ export function eventSchema(channels: readonly string[]) {
 export type EventInput = z.infer<ReturnType<typeof eventSchema>>;
 
 export function eventBatchSchema(channels: readonly string[], maxBatch: number) {
-  return z
-    .array(eventSchema(channels))
-    .min(1, 'the batch is empty')
-    .max(maxBatch, `at most ${maxBatch} events per request`);
+  return z.array(eventSchema(channels)).min(1, 'the batch is empty').max(maxBatch, `at most ${maxBatch} events per request`);
 }

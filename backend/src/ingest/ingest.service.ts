@@ -27,7 +27,11 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], batch: boolean): Ev
   return issues.map((issue) => {
     const path = [...issue.path];
     const index = batch && typeof path[0] === 'number' ? (path.shift() as number) : undefined;
-    return { ...(index === undefined ? {} : { index }), field: path.join('.') || (batch && index === undefined ? '(batch)' : '(event)'), message: issue.message };
+    return {
+      ...(index === undefined ? {} : { index }),
+      field: path.join('.') || (batch && index === undefined ? '(batch)' : '(event)'),
+      message: issue.message,
+    };
   });
 }
 

@@ -19,7 +19,11 @@ export function resumePosition(bus: Bus, channel: string, text: string | undefin
   }
   const state = bus.state(channel);
   if (position.epoch === state.epoch && position.offset > state.lastOffset) {
-    throw new ApiError(400, 'position_ahead', `${field}: ${text} is beyond the newest message of ${channel} (${state.epoch}:${state.lastOffset})`);
+    throw new ApiError(
+      400,
+      'position_ahead',
+      `${field}: ${text} is beyond the newest message of ${channel} (${state.epoch}:${state.lastOffset})`,
+    );
   }
   return position;
 }

@@ -14,7 +14,14 @@ export function event(overrides: Partial<TestEvent> = {}): TestEvent {
   return {
     channel: 'metrics_updates',
     type: 'test.event',
-    data: { sequence: counter, model: 'llama-3.1-8b-instruct', latency_ms: 123.5, tags: ['a', 'b'], note: 'naïve café ☕', nested: { ok: true, none: null } },
+    data: {
+      sequence: counter,
+      model: 'llama-3.1-8b-instruct',
+      latency_ms: 123.5,
+      tags: ['a', 'b'],
+      note: 'naïve café ☕',
+      nested: { ok: true, none: null },
+    },
     ...overrides,
   };
 }

@@ -19,12 +19,12 @@ export function runService(env: NodeJS.ProcessEnv): ServiceProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += String(chunk)));
-  child.stderr?.on('data', (chunk: Buffer) => (output += String(chunk)));
+  child.stdout.on('data', (chunk: Buffer) => (output += String(chunk)));
+  child.stderr.on('data', (chunk: Buffer) => (output += String(chunk)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.on('exit', (code, signal) => done({ code, signal })),
   );
-  return { child, output: () => output.replace(/\x1b\[[0-9;]*m/g, ''), exited };
+  return { child, output: () => output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), ''), exited };
 }
 
 /** Starts the service on a free port and resolves with its base URL once it listens. */

@@ -85,7 +85,11 @@ export class SseReader {
   }
 
   waitForMessages(count: number, timeoutMs = 5000): Promise<any[]> {
-    return eventually(() => (this.messages.length >= count ? this.messages.slice(0, count) : undefined), timeoutMs, `${count} SSE messages (have ${this.messages.length})`);
+    return eventually(
+      () => (this.messages.length >= count ? this.messages.slice(0, count) : undefined),
+      timeoutMs,
+      `${count} SSE messages (have ${this.messages.length})`,
+    );
   }
 
   waitForEnd(timeoutMs = 5000): Promise<boolean> {

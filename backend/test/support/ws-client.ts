@@ -1,5 +1,6 @@
 /** A real `ws` client that records every frame, expands batch frames into events, and can wait for what it needs. */
 import WebSocket from 'ws';
+import { rawDataText } from '../../src/streams/websocket/raw-data';
 import { eventually } from './app';
 
 export interface Frame {
@@ -17,7 +18,7 @@ export class WsClient {
   private constructor(socket: WebSocket) {
     this.socket = socket;
     socket.on('message', (data: WebSocket.RawData) => {
-      const frame = JSON.parse(String(data)) as Frame;
+      const frame = JSON.parse(rawDataText(data)) as Frame;
       this.frames.push(frame);
       if (frame.kind === 'event') this.events.push(frame);
       if (frame.kind === 'batch') this.events.push(...(frame.events as Frame[]));
@@ -37,7 +38,15 @@ export class WsClient {
       socket.once('unexpected-response', (_request, response) => {
         let body = '';
         response.on('data', (chunk: Buffer) => (body += String(chunk)));
-        response.on('end', () => reject(Object.assign(new Error(`HTTP ${response.statusCode}`), { status: response.statusCode, headers: response.headers, body: JSON.parse(body || 'null') })));
+        response.on('end', () =>
+          reject(
+            Object.assign(new Error(`HTTP ${response.statusCode}`), {
+              status: response.statusCode,
+              headers: response.headers,
+              body: JSON.parse(body || 'null'),
+            }),
+          ),
+        );
       });
       socket.once('error', reject);
     });
@@ -55,7 +64,11 @@ export class WsClient {
   }
 
   waitForEvents(count: number, timeoutMs = 5000): Promise<Frame[]> {
-    return eventually(() => (this.events.length >= count ? this.events.slice(0, count) : undefined), timeoutMs, `${count} events (have ${this.events.length})`);
+    return eventually(
+      () => (this.events.length >= count ? this.events.slice(0, count) : undefined),
+      timeoutMs,
+      `${count} events (have ${this.events.length})`,
+    );
   }
 
   waitForClose(timeoutMs = 5000): Promise<number> {

@@ -28,7 +28,9 @@ export class DemoGeneratorService implements OnApplicationBootstrap, OnApplicati
     const channels = new Set(this.config.websocket.channels);
     this.timer = setInterval(() => {
       const events = this.simulator.tick(new Date(), this.config.demo.rate_multiplier).filter((event) => channels.has(event.channel));
-      this.ingest.accept(events, 'demo').catch((error: unknown) => this.logger.warn(`Demo events not published: ${(error as Error).message}`));
+      this.ingest
+        .accept(events, 'demo')
+        .catch((error: unknown) => this.logger.warn(`Demo events not published: ${(error as Error).message}`));
     }, 1000);
     this.timer.unref();
     this.logger.log('Demo generator on: simulated LLM-platform events on every channel');

@@ -26,7 +26,18 @@ describe('LlmPlatformSimulator', () => {
     }
     expect([...perChannel.keys()].sort()).toEqual([...CHANNELS].sort());
     expect(perChannel.get('metrics_updates')).toBe(600 * 6);
-    expect(types).toEqual(new Set(['llm.metrics', 'llm.model_metrics', 'node.resources', 'llm.request.completed', 'component.status', 'tenant.quota_warning', 'alert.firing', 'alert.resolved']));
+    expect(types).toEqual(
+      new Set([
+        'llm.metrics',
+        'llm.model_metrics',
+        'node.resources',
+        'llm.request.completed',
+        'component.status',
+        'tenant.quota_warning',
+        'alert.firing',
+        'alert.resolved',
+      ]),
+    );
   });
 
   it('is deterministic for a seed', () => {

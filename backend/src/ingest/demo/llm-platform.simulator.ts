@@ -158,7 +158,8 @@ export class LlmPlatformSimulator {
     }
 
     // Every component's status on the first tick, so a new system_status viewer is never blank; then one per 5 s.
-    const reporting = this.second === 1 ? COMPONENTS : this.second % 5 === 0 ? [COMPONENTS[(this.second / 5) % COMPONENTS.length] as string] : [];
+    const reporting =
+      this.second === 1 ? COMPONENTS : this.second % 5 === 0 ? [COMPONENTS[(this.second / 5) % COMPONENTS.length] as string] : [];
     for (const component of reporting) {
       events.push({
         channel: 'system_alerts',

@@ -82,7 +82,10 @@ export class UpstreamService implements OnApplicationBootstrap, OnApplicationShu
 
   private async pollAnalytics(base: string, signal: AbortSignal): Promise<void> {
     const body = await getJson(join(base, '/analytics'), signal);
-    await this.ingest.accept([{ channel: 'metrics_updates', type: 'upstream.analytics', key: 'analytics', data: body as never }], 'upstream');
+    await this.ingest.accept(
+      [{ channel: 'metrics_updates', type: 'upstream.analytics', key: 'analytics', data: body as never }],
+      'upstream',
+    );
   }
 
   private async pollPrometheus(base: string, signal: AbortSignal): Promise<void> {

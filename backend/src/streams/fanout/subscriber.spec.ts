@@ -39,7 +39,10 @@ const metrics = { latency: counter(), delivered: counter(), bytes: counter(), sl
 
 async function messages(count: number, size = 10): Promise<StreamMessage[]> {
   const bus = new MemoryBus({ historySize: () => 1000 });
-  return bus.publish('c', Array.from({ length: count }, (_, index) => ({ type: 't', data: { index, pad: 'p'.repeat(size) } })));
+  return bus.publish(
+    'c',
+    Array.from({ length: count }, (_, index) => ({ type: 't', data: { index, pad: 'p'.repeat(size) } })),
+  );
 }
 
 function subscriber(sink: ManualSink, policy: Partial<DeliveryPolicy> = {}, onSlow = jest.fn()): Subscriber {
@@ -115,7 +118,13 @@ describe('Subscriber', () => {
 
   it('holds live messages during a replay and drops those the replay already delivered', async () => {
     const sink = new ManualSink();
-    const sub = new Subscriber('c', sink, { maxQueueBytes: 1e6, batchSize: 100, batchBytes: 1e6, flushInterval: 1e4, immediate: false }, metrics, jest.fn());
+    const sub = new Subscriber(
+      'c',
+      sink,
+      { maxQueueBytes: 1e6, batchSize: 100, batchBytes: 1e6, flushInterval: 1e4, immediate: false },
+      metrics,
+      jest.fn(),
+    );
     const list = await messages(6);
     sub.deliver(list[3] as StreamMessage);
     sub.deliver(list[4] as StreamMessage);

@@ -71,9 +71,9 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     const sink = new SseSink(response, gzip);
     this.streams.add(sink);
     let subscriber: Subscriber | undefined;
-    let closed = false;
+    const connection = { closed: false };
     response.on('close', () => {
-      closed = true;
+      connection.closed = true;
       this.streams.delete(sink);
       this.registry.release('sse');
       if (subscriber) this.fanout.detach(subscriber);
@@ -82,7 +82,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     sink.write(`retry: ${this.config.sse.retry_timeout}\n\n`);
     try {
       subscriber = await this.fanout.attach(channel, sink, { ...options.attach, ...(since ? { since } : {}) });
-      if (closed) this.fanout.detach(subscriber);
+      if (connection.closed) this.fanout.detach(subscriber);
     } catch (error) {
       this.logger.warn(`SSE subscription to ${channel} failed: ${(error as Error).message}`);
       sink.end({ kind: 'error', code: 1011, reason: 'subscription_failed', message: (error as Error).message });

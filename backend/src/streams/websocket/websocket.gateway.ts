@@ -19,6 +19,7 @@ import { FanoutService } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
 import { resumePosition, unknownChannel } from '../subscription-request';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY_VIOLATION, CLOSE_UNSUPPORTED_DATA, RETRY_AFTER_SECONDS } from './close-codes';
+import { rawDataText } from './raw-data';
 import { WebSocketSink } from './websocket.sink';
 
 const PATH = /^\/ws\/([^/]*)\/?$/;
@@ -31,8 +32,13 @@ interface Client {
 
 export function writeUpgradeRefusal(socket: Duplex, error: ApiError): void {
   const body = JSON.stringify(error.body);
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[error.status] ?? 'Error';
-  const headers = Object.entries(error.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const reason =
+    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[
+      error.status
+    ] ?? 'Error';
+  const headers = Object.entries(error.headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `${headers}Connection: close\r\n\r\n${body}`,
@@ -127,9 +133,17 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
         return;
       }
       // The only client message: an application-level ping for clients that cannot see protocol pings.
-      const text = data.toString();
+      const text = rawDataText(data);
       if (text === '{"kind":"ping"}') ws.send('{"kind":"pong"}');
-      else ws.send(JSON.stringify({ kind: 'error', code: 4400, reason: 'unsupported_message', message: 'the only client message is {"kind":"ping"}' }));
+      else
+        ws.send(
+          JSON.stringify({
+            kind: 'error',
+            code: 4400,
+            reason: 'unsupported_message',
+            message: 'the only client message is {"kind":"ping"}',
+          }),
+        );
     });
     ws.on('error', (error) => this.logger.debug(`WebSocket error on ${channel}: ${error.message}`));
     ws.on('close', () => {
