@@ -50,7 +50,14 @@ async function startFloor() {
 async function startService() {
   const child = spawn(process.execPath, [resolve(ROOT, 'backend/dist/main.js')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, NO_COLOR: '1', DATA_STREAMING_API_PORT: '0', DATA_STREAMING_API_HOST: '127.0.0.1', DATA_STREAMING_DEMO_ENABLED: 'false', DATA_STREAMING_LOG_LEVEL: 'WARN' },
+    env: {
+      PATH: process.env.PATH,
+      NO_COLOR: '1',
+      DATA_STREAMING_API_PORT: '0',
+      DATA_STREAMING_API_HOST: '127.0.0.1',
+      DATA_STREAMING_DEMO_ENABLED: 'false',
+      DATA_STREAMING_LOG_LEVEL: 'WARN',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -172,11 +179,15 @@ for (const start of [startFloor, startService]) {
 
 const [floor, ours] = results;
 console.log(`\nPublish→WebSocket latency, ${MESSAGES} messages at ${RATE}/s, one subscriber, loopback`);
-console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`);
+console.log(
+  `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`,
+);
 console.log('| target | delivered | refused | p50 ms | p90 ms | p99 ms | max ms | server CPU |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.target} | ${r.delivered}/${r.sent} | ${r.refused} | ${ms(r.p50)} | ${ms(r.p90)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.cpu === undefined ? '-' : `${Math.round(r.cpu * 100)}%`} |`);
+  console.log(
+    `| ${r.target} | ${r.delivered}/${r.sent} | ${r.refused} | ${ms(r.p50)} | ${ms(r.p90)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.cpu === undefined ? '-' : `${Math.round(r.cpu * 100)}%`} |`,
+  );
 }
 console.log(`\nratio to the floor: p50 x${(ours.p50 / floor.p50).toFixed(2)}, p99 x${(ours.p99 / floor.p99).toFixed(2)}`);
 if (ours.delivered < ours.sent) process.exitCode = 1;
