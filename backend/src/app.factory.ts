@@ -42,7 +42,6 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   server.requestTimeout = config.service.request_timeout * 1000;
   server.headersTimeout = Math.min(server.requestTimeout, 20_000);
   server.keepAliveTimeout = 5_000;
-  app.enableShutdownHooks([]);
   return app;
 }
 

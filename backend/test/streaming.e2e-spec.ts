@@ -136,3 +136,19 @@ describe('with the demo generator on', () => {
     }
   });
 });
+
+describe('SSE keep-alive', () => {
+  let service: RunningApp;
+
+  beforeAll(async () => {
+    service = await startApp({ sse: { keep_alive_interval: 0.2 } });
+  });
+  afterAll(() => service.close());
+
+  it('sends a keep-alive comment every keep_alive_interval on an idle stream', async () => {
+    const sse = await SseReader.open(`${service.http}/sse/operational_data`);
+    await eventually(() => (sse.comments.filter((comment) => comment === 'keep-alive').length >= 2 ? true : undefined), 2000);
+    expect(sse.messages).toEqual([]);
+    sse.close();
+  });
+});

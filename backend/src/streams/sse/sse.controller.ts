@@ -6,6 +6,7 @@ import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
 import { ApiError } from '../../common/api-error';
 import { unknownChannel } from '../subscription-request';
+import { ConnectionRegistry } from '../connection-registry';
 import { SseService } from './sse.service';
 
 @ApiTags('streams')
@@ -14,6 +15,7 @@ export class SseController {
   constructor(
     @InjectConfig() private readonly config: AppConfig,
     private readonly sse: SseService,
+    private readonly registry: ConnectionRegistry,
   ) {}
 
   @Get(':stream')
@@ -23,7 +25,10 @@ export class SseController {
   async stream(@Param('stream') stream: string, @Req() request: Request, @Res() response: Response): Promise<void> {
     if (!this.config.sse.enabled) throw ApiError.notFound('sse_disabled', 'SSE streaming is disabled');
     const channel = sseSource(this.config, stream);
-    if (channel === undefined) throw unknownChannel('SSE stream', stream, [...this.config.sse.streams, ...this.config.websocket.channels]);
+    if (channel === undefined) {
+      this.registry.refused('sse', 'unknown_channel');
+      throw unknownChannel('SSE stream', stream, [...this.config.sse.streams, ...this.config.websocket.channels]);
+    }
     await this.sse.open(request, response, channel, { compression: this.config.sse.compression_enabled });
   }
 }

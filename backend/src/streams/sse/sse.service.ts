@@ -44,7 +44,13 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     if (this.registry.draining) throw ApiError.unavailable('shutting_down', 'the service is shutting down', RETRY_AFTER_SECONDS);
     const lastEventId = request.header('last-event-id');
     const sinceQuery = typeof request.query.since === 'string' ? request.query.since : undefined;
-    const since = resumePosition(this.bus, channel, lastEventId ?? sinceQuery, lastEventId === undefined ? 'since' : 'Last-Event-ID');
+    let since;
+    try {
+      since = resumePosition(this.bus, channel, lastEventId ?? sinceQuery, lastEventId === undefined ? 'since' : 'Last-Event-ID');
+    } catch (error) {
+      this.registry.refused('sse', 'bad_position');
+      throw error;
+    }
     if (!this.registry.tryAcquire('sse')) {
       this.registry.refused('sse', 'max_connections');
       const limit = this.registry.limit('sse');
