@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'jest.config.js', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', 'coverage/**', 'jest.config.js', 'eslint.config.mjs', 'scripts/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

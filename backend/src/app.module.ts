@@ -7,7 +7,9 @@ import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/config.schema';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
+import { MetricStoreModule } from './metric-store/metric-store.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { NotificationsModule } from './notifications/notifications.module';
 import { StreamsModule } from './streams/streams.module';
 
 @Module({})
@@ -15,7 +17,16 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), MetricsModule, BusModule, StreamsModule, IngestModule, HealthModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        MetricsModule,
+        BusModule,
+        MetricStoreModule,
+        StreamsModule,
+        IngestModule,
+        NotificationsModule,
+        HealthModule,
+      ],
       providers: [
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: TimeoutInterceptor },

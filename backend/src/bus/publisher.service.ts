@@ -8,7 +8,7 @@ import { BUS, type Bus } from './bus.port';
 import { RateMeter } from './rate-meter';
 import type { PublishInput, StreamMessage } from './stream-message';
 
-export type EventSource = 'http' | 'demo' | 'upstream' | 'high_frequency';
+export type EventSource = 'http' | 'demo' | 'upstream' | 'high_frequency' | 'notification';
 
 @Injectable()
 export class PublisherService {

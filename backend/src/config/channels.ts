@@ -8,6 +8,8 @@ export const highFrequencyChannel = (stream: string): string => `${HIGH_FREQUENC
 /** The bus channel behind an SSE path segment: an SSE stream name or a WebSocket channel name. */
 export function sseSource(config: AppConfig, stream: string): string | undefined {
   if (config.sse.streams.includes(stream)) return config.sse.stream_sources[stream];
+  // The notification stream is a bus channel of its own: only notifications routed to `sse` travel on it.
+  if (config.real_time_notifications.enabled && stream === config.real_time_notifications.sse_stream) return stream;
   return config.websocket.channels.includes(stream) ? stream : undefined;
 }
 

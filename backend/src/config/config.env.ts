@@ -12,6 +12,7 @@ const SECTION_PREFIX: Record<string, string> = {
   dashboard_refresh: 'DASHBOARD_REFRESH_',
   performance_optimization: 'STREAMING_',
   high_frequency_streams: 'HIGH_FREQUENCY_STREAMS_',
+  metric_store: 'METRIC_STORE_',
   monitoring: '',
 };
 
@@ -35,6 +36,11 @@ const FIXED_NAMES: Record<string, string> = {
   'monitoring.poll_timeout': 'MONITORING_POLL_TIMEOUT',
   'monitoring.max_backoff': 'MONITORING_MAX_BACKOFF',
   'monitoring.prometheus_queries': '',
+  'real_time_notifications.smtp_url': 'NOTIFICATIONS_SMTP_URL',
+  'real_time_notifications.email_from': 'NOTIFICATIONS_EMAIL_FROM',
+  'real_time_notifications.email_to': 'NOTIFICATIONS_EMAIL_TO',
+  'real_time_notifications.slack_webhook_url': 'NOTIFICATIONS_SLACK_WEBHOOK_URL',
+  'real_time_notifications.sse_stream': 'NOTIFICATIONS_SSE_STREAM',
   'auth.api_keys': 'DATA_STREAMING_API_KEYS',
   'redis.url': 'DATA_STREAMING_REDIS_URL',
   'storage.data_dir': 'DATA_STREAMING_DATA_DIR',

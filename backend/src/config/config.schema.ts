@@ -4,6 +4,7 @@
  * retry_timeout in milliseconds, sizes in bytes.
  */
 import { z } from 'zod';
+import { ConditionSyntaxError, metricsOf, parseCondition } from '../notifications/rules/condition';
 
 export const DASHBOARD_TYPES = [
   'operational_overview',
@@ -35,6 +36,27 @@ const notificationRule = z.strictObject({
   for: z.number().min(0).default(0),
   cooldown: z.number().min(0).default(60),
 });
+
+const metricSource = z.strictObject({
+  metric: name,
+  channel: name,
+  type: z.string().min(1),
+  /** Dot path into the event's data, e.g. `latency_ms.p95`. */
+  field: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'a dot path such as latency_ms.p95'),
+});
+
+const DEFAULT_METRIC_SOURCES = [
+  { metric: 'error_rate', type: 'llm.metrics', field: 'error_rate' },
+  { metric: 'latency', type: 'llm.metrics', field: 'latency' },
+  { metric: 'throughput', type: 'llm.metrics', field: 'throughput' },
+  { metric: 'request_rate', type: 'llm.metrics', field: 'request_rate' },
+  { metric: 'tokens_per_second', type: 'llm.metrics', field: 'tokens_per_second' },
+  { metric: 'active_requests', type: 'llm.metrics', field: 'active_requests' },
+  { metric: 'model_request_rate', type: 'llm.model_metrics', field: 'request_rate' },
+  { metric: 'model_latency_p95', type: 'llm.model_metrics', field: 'latency_ms.p95' },
+  { metric: 'model_error_rate', type: 'llm.model_metrics', field: 'error_rate' },
+  { metric: 'model_queue_depth', type: 'llm.model_metrics', field: 'queue_depth' },
+].map((source) => ({ ...source, channel: 'metrics_updates' }));
 
 const prometheusQuery = z.strictObject({
   name,
@@ -74,6 +96,16 @@ export const configSchema = z
         warning_enabled: z.boolean().default(true),
         info_enabled: z.boolean().default(true),
         delivery_timeout: seconds.default(10),
+        evaluation_interval: seconds.default(1),
+        max_attempts: positiveInt.max(1000).default(15),
+        delivery_concurrency: positiveInt.max(1000).default(16),
+        retry_base_delay: seconds.default(1),
+        retry_max_delay: seconds.default(300),
+        sse_stream: name.default('notifications'),
+        smtp_url: z.union([z.literal(''), z.url({ protocol: /^smtps?$/ })]).default(''),
+        email_from: z.union([z.literal(''), z.email()]).default(''),
+        email_to: z.array(z.email()).default([]),
+        slack_webhook_url: url.default(''),
         notification_channels: z.array(z.enum(NOTIFICATION_CHANNELS)).default([...NOTIFICATION_CHANNELS]),
         notification_rules: z.array(notificationRule).default([
           { name: 'critical_alert', condition: 'error_rate > 0.2', channel: 'all', priority: 'critical', for: 0, cooldown: 60 },
@@ -137,6 +169,15 @@ export const configSchema = z
         optimization_strategies: z
           .array(z.enum(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']))
           .default(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']),
+      })
+      .prefault({}),
+    metric_store: z
+      .strictObject({
+        window: seconds.default(900),
+        stale_after: seconds.default(60),
+        max_series: positiveInt.default(10_000),
+        max_samples_per_series: positiveInt.default(3600),
+        sources: z.array(metricSource).default(DEFAULT_METRIC_SOURCES),
       })
       .prefault({}),
     high_frequency_streams: z
@@ -216,6 +257,45 @@ export const configSchema = z
     };
     checkSources('sse');
     checkSources('high_frequency_streams');
+    config.metric_store.sources.forEach((source, index) => {
+      if (!channels.has(source.channel)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metric_store', 'sources', index, 'channel'],
+          message: `unknown channel "${source.channel}", expected one of: ${[...channels].join(', ')}`,
+        });
+      }
+    });
+    const notifications = config.real_time_notifications;
+    const metrics = new Set(config.metric_store.sources.map((source) => source.metric));
+    notifications.notification_rules.forEach((rule, index) => {
+      const path = ['real_time_notifications', 'notification_rules', index, 'condition'];
+      try {
+        for (const metric of metricsOf(parseCondition(rule.condition))) {
+          if (!metrics.has(metric.name)) {
+            ctx.addIssue({
+              code: 'custom',
+              path,
+              message: `rule "${rule.name}": unknown metric "${metric.name}" at position ${metric.position + 1}; known metrics: ${[...metrics].join(', ')}`,
+            });
+          }
+        }
+      } catch (error) {
+        if (!(error instanceof ConditionSyntaxError)) throw error;
+        ctx.addIssue({ code: 'custom', path, message: `rule "${rule.name}": ${error.message}` });
+      }
+    });
+    const ruleNames = notifications.notification_rules.map((rule) => rule.name);
+    if (new Set(ruleNames).size !== ruleNames.length) {
+      ctx.addIssue({ code: 'custom', path: ['real_time_notifications', 'notification_rules'], message: 'rule names must be unique' });
+    }
+    if (channels.has(notifications.sse_stream) || config.sse.streams.includes(notifications.sse_stream)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['real_time_notifications', 'sse_stream'],
+        message: 'must be a name of its own, not a WebSocket channel or an SSE stream',
+      });
+    }
     config.monitoring.prometheus_queries.forEach((query, index) => {
       if (!channels.has(query.channel)) {
         ctx.addIssue({

@@ -90,6 +90,32 @@ export class StreamingMetrics {
     registers: [this.registry],
   });
 
+  readonly notificationDeliveries = new Counter({
+    name: 'notification_delivery_total',
+    help: 'Notification delivery attempts by channel and outcome (delivered, retry, failed)',
+    labelNames: ['channel', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly notificationLatency = new Histogram({
+    name: 'notification_delivery_latency_seconds',
+    help: 'Time from accepting a notification to its delivery, per channel',
+    labelNames: ['channel'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  readonly notificationOutbox = new Gauge({
+    name: 'notification_outbox_depth',
+    help: 'Notification deliveries in the outbox, by state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly notificationsAccepted = new Counter({
+    name: 'notifications_accepted_total',
+    help: 'Notifications accepted into the outbox, by source and priority',
+    labelNames: ['source', 'priority'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const transport of TRANSPORTS) {

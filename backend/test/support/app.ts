@@ -1,5 +1,8 @@
 /** Starts the real service on a free loopback port with test overrides; the demo generator is off unless asked. */
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createApp, listen } from '../../src/app.factory';
 import { loadConfig, type DeepPartial } from '../../src/config/config.loader';
 import type { AppConfig } from '../../src/config/config.schema';
@@ -12,6 +15,9 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
+/** A fresh directory for one service's durable state. */
+export const tempDataDir = (): string => mkdtempSync(join(tmpdir(), 'dsa-data-'));
+
 export async function startApp(overrides: DeepPartial<AppConfig> = {}, env: NodeJS.ProcessEnv = {}): Promise<RunningApp> {
   const config = loadConfig({
     env,
@@ -19,6 +25,7 @@ export async function startApp(overrides: DeepPartial<AppConfig> = {}, env: Node
       ...overrides,
       service: { host: '127.0.0.1', port: 0, ...overrides.service },
       demo: { enabled: false, ...overrides.demo },
+      storage: { data_dir: tempDataDir(), ...overrides.storage },
     },
   });
   const app = await createApp(config, { logger: false });

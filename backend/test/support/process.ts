@@ -1,7 +1,7 @@
 /** Runs the built service (dist/main.js) as its own process, the way `npm start` does. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { eventually } from './app';
+import { eventually, tempDataDir } from './app';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 const MAIN = resolve(__dirname, '../../dist/main.js');
@@ -15,7 +15,7 @@ export interface ServiceProcess {
 export function runService(env: NodeJS.ProcessEnv): ServiceProcess {
   const child = spawn(process.execPath, [MAIN], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, NO_COLOR: '1', DATA_STREAMING_API_HOST: '127.0.0.1', ...env },
+    env: { PATH: process.env.PATH, NO_COLOR: '1', DATA_STREAMING_API_HOST: '127.0.0.1', DATA_STREAMING_DATA_DIR: tempDataDir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

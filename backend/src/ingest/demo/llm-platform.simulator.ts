@@ -40,6 +40,7 @@ const REGIONS = ['eu-west', 'us-east', 'ap-south'];
 const COMPONENTS = ['api-gateway', 'request-router', 'kv-cache', 'vector-store', 'model-runner', 'tokenizer-service'];
 
 interface Incident {
+  /** A model, or '*' for a cluster-wide incident (e.g. the gateway overloaded): every model is hit. */
   model: string;
   endsAt: number;
   latencyFactor: number;
@@ -78,7 +79,7 @@ export class LlmPlatformSimulator {
     let weightedLatency = 0;
     let worstP99 = 0;
     for (const model of MODELS) {
-      const hit = this.incident?.model === model.name ? this.incident : undefined;
+      const hit = this.impact(model.name);
       const rps = model.baseRps * load * this.jitter(0.08);
       const p50 = model.baseLatencyMs * (hit ? hit.latencyFactor : 1) * this.jitter(0.05) * (0.9 + 0.2 * load);
       const errorRate = hit ? hit.errorRate * this.jitter(0.1) : 0.002 + this.next() * 0.006;
@@ -177,10 +178,15 @@ export class LlmPlatformSimulator {
     return events;
   }
 
+  /** The incident that hits `model` now, if any. */
+  private impact(model: string): Incident | undefined {
+    return this.incident && (this.incident.model === model || this.incident.model === '*') ? this.incident : undefined;
+  }
+
   private completion(timestamp: string): SimulatedEvent {
     const model = MODELS[Math.floor(this.next() * MODELS.length)] as Model;
     const tenant = TENANTS[Math.floor(this.next() * TENANTS.length)] as string;
-    const hit = this.incident?.model === model.name ? this.incident : undefined;
+    const hit = this.impact(model.name);
     const promptTokens = Math.round(model.tokensPerRequest * 0.6 * this.jitter(0.7));
     const completionTokens = Math.round(model.tokensPerRequest * 0.4 * this.jitter(0.8));
     const failed = this.next() < (hit ? hit.errorRate : 0.005);
@@ -218,8 +224,10 @@ export class LlmPlatformSimulator {
         data: { alert: 'ModelDegraded', severity: 'warning', model, message: `${model} is back to normal latency and error rate` },
       });
     } else if (!this.incident && this.next() < 1 / 180) {
-      const model = MODELS[Math.floor(this.next() * MODELS.length)] as Model;
-      const severe = this.next() < 0.4;
+      // One incident in four is cluster-wide: it pushes the cluster's error rate and latency past the SPEC rules.
+      const clusterWide = this.next() < 0.25;
+      const model = clusterWide ? { name: '*' } : (MODELS[Math.floor(this.next() * MODELS.length)] as Model);
+      const severe = clusterWide || this.next() < 0.4;
       this.incident = {
         model: model.name,
         endsAt: now.getTime() + (30 + this.next() * 60) * 1000,
@@ -236,7 +244,7 @@ export class LlmPlatformSimulator {
           alert: 'ModelDegraded',
           severity: severe ? 'critical' : 'warning',
           model: model.name,
-          message: `${model.name}: latency x${this.incident.latencyFactor}, error rate ${round(this.incident.errorRate * 100, 1)}%`,
+          message: `${model.name === '*' ? 'all models' : model.name}: latency x${this.incident.latencyFactor}, error rate ${round(this.incident.errorRate * 100, 1)}%`,
         },
       });
     }

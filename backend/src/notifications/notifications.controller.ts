@@ -1,0 +1,99 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiKeyGuard } from '../auth/api-key.guard';
+import { ApiError } from '../common/api-error';
+import { alertmanagerNotifications } from './alertmanager';
+import { alertmanagerSchema, sendBodySchema, type NotificationChannel } from './notification';
+import { NOTIFICATION_CHANNEL_NAMES, NotificationsService, type AcceptOutcome } from './notifications.service';
+import { RuleEngineService } from './rules/rule-engine.service';
+import type { z } from 'zod';
+
+function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message }));
+  const first = problems[0] as { field: string; message: string };
+  throw new ApiError(400, `invalid_${what}`, `${first.field}: ${first.message}`, { problems });
+}
+
+@ApiTags('notifications')
+@Controller('notifications')
+export class NotificationsController {
+  constructor(
+    private readonly notifications: NotificationsService,
+    private readonly rules: RuleEngineService,
+  ) {}
+
+  @Get('status')
+  @ApiOperation({ summary: 'Whether notifications are on, the delivery channels, and the outbox counts' })
+  status(): Record<string, unknown> {
+    return {
+      notifications_enabled: this.notifications.enabled,
+      delivery_channels: this.notifications.enabledChannels(),
+      ...this.notifications.counts(),
+      rules: this.rules.states(),
+    };
+  }
+
+  @Get('channels')
+  @ApiOperation({ summary: 'Per channel: enabled, configured, queue depth, last success, last failure and reason' })
+  channels(): { channels: Record<string, unknown>[] } {
+    return { channels: this.notifications.channelReport() };
+  }
+
+  @Post('send')
+  @HttpCode(202)
+  @UseGuards(ApiKeyGuard)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Send a notification: {"type", "message", "channel", "priority"?, "title"?, "labels"?, "idempotency_key"?}' })
+  send(@Body() body: unknown): AcceptOutcome {
+    const input = parse(sendBodySchema, body, 'notification');
+    return this.notifications.accept(
+      { ...input, title: input.title ?? input.type, labels: input.labels ?? {}, status: 'info' },
+      'api',
+      true,
+    );
+  }
+
+  @Post('alertmanager')
+  @HttpCode(200)
+  @UseGuards(ApiKeyGuard)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Alertmanager webhook receiver (payload version 4); ?channel= picks the channel (default all)' })
+  alertmanager(
+    @Body() body: unknown,
+    @Query('channel') channel = 'all',
+  ): { accepted: number; deduplicated: number; suppressed: number; ids: (string | null)[] } {
+    if (channel !== 'all' && !NOTIFICATION_CHANNEL_NAMES.includes(channel as NotificationChannel)) {
+      throw ApiError.badRequest(`channel: expected one of: ${[...NOTIFICATION_CHANNEL_NAMES, 'all'].join(', ')}`);
+    }
+    const payload = parse(alertmanagerSchema, body, 'alertmanager_payload');
+    const outcomes = alertmanagerNotifications(payload, channel as NotificationChannel | 'all').map((input) =>
+      this.notifications.accept(input, 'alertmanager', false),
+    );
+    return {
+      accepted: outcomes.filter((outcome) => outcome.id !== null && !('deduplicated' in outcome && outcome.deduplicated)).length,
+      deduplicated: outcomes.filter((outcome) => 'deduplicated' in outcome && outcome.deduplicated).length,
+      suppressed: outcomes.filter((outcome) => outcome.id === null).length,
+      ids: outcomes.map((outcome) => outcome.id),
+    };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One notification and its delivery state per channel' })
+  find(@Param('id', new ParseUUIDPipe()) id: string): Record<string, unknown> {
+    const found = this.notifications.find(id);
+    if (!found) throw ApiError.notFound('not_found', `no notification ${id}`);
+    return {
+      ...found.notification,
+      deliveries: found.deliveries.map((row) => ({
+        channel: row.channel,
+        state: row.state,
+        attempts: row.attempts,
+        last_error: row.last_error,
+        delivered_at: row.delivered_at === null ? null : new Date(row.delivered_at).toISOString(),
+        next_attempt_at: row.state === 'pending' ? new Date(row.next_attempt_at).toISOString() : null,
+      })),
+    };
+  }
+}

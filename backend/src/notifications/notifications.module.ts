@@ -1,0 +1,55 @@
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { join, resolve } from 'node:path';
+import { PublisherService } from '../bus/publisher.service';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config.schema';
+import { DELIVERY_CHANNELS, type DeliveryChannel } from './channels/delivery-channel';
+import { EmailChannel } from './channels/email.channel';
+import { SlackChannel } from './channels/slack.channel';
+import { StreamChannel, WEBSOCKET_NOTIFICATION_CHANNEL } from './channels/stream.channels';
+import { DispatcherService } from './delivery/dispatcher.service';
+import { NotificationsController } from './notifications.controller';
+import { NotificationsService } from './notifications.service';
+import { OutboxRepository } from './outbox/outbox.repository';
+import { OUTBOX } from './outbox/outbox.token';
+import { RuleEngineService } from './rules/rule-engine.service';
+
+@Module({
+  controllers: [NotificationsController],
+  providers: [
+    {
+      provide: OUTBOX,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new OutboxRepository(join(resolve(config.storage.data_dir), 'notifications.sqlite')),
+    },
+    {
+      provide: DELIVERY_CHANNELS,
+      inject: [APP_CONFIG, PublisherService],
+      useFactory: (config: AppConfig, publisher: PublisherService): DeliveryChannel[] => {
+        const settings = config.real_time_notifications;
+        return [
+          new StreamChannel('websocket', WEBSOCKET_NOTIFICATION_CHANNEL, publisher),
+          new StreamChannel('sse', settings.sse_stream, publisher),
+          new EmailChannel({
+            smtpUrl: settings.smtp_url,
+            from: settings.email_from,
+            to: settings.email_to,
+            timeoutMs: settings.delivery_timeout * 1000,
+          }),
+          new SlackChannel(settings.slack_webhook_url),
+        ];
+      },
+    },
+    DispatcherService,
+    NotificationsService,
+    RuleEngineService,
+  ],
+  exports: [NotificationsService],
+})
+export class NotificationsModule implements OnApplicationShutdown {
+  constructor(@Inject(OUTBOX) private readonly outbox: OutboxRepository) {}
+
+  onApplicationShutdown(): void {
+    this.outbox.close();
+  }
+}

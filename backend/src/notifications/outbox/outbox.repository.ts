@@ -1,0 +1,206 @@
+/**
+ * The durable outbox: SQLite (WAL, synchronous FULL) under DATA_STREAMING_DATA_DIR. A notification and its
+ * per-channel delivery rows are written in one transaction before any delivery is tried; deliveries are claimed with
+ * a lease, so a crashed attempt is simply due again after a restart.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Notification, NotificationChannel } from '../notification';
+
+export type DeliveryState = 'pending' | 'delivered' | 'failed';
+
+export interface DeliveryRow {
+  notification_id: string;
+  channel: NotificationChannel;
+  state: DeliveryState;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  delivered_at: number | null;
+  updated_at: number;
+}
+
+export interface ClaimedDelivery {
+  notification: Notification;
+  channel: NotificationChannel;
+  attempts: number;
+}
+
+export interface InitialDelivery {
+  channel: NotificationChannel;
+  /** A channel that cannot deliver (not configured) is recorded as failed at once, with its reason. */
+  failed?: string;
+}
+
+const PRIORITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
+
+export class OutboxRepository {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS notifications (
+        id TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        payload TEXT NOT NULL,
+        priority_rank INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS deliveries (
+        notification_id TEXT NOT NULL REFERENCES notifications(id),
+        channel TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        priority_rank INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        delivered_at INTEGER,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (notification_id, channel)
+      );
+      CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
+    `);
+    this.statements = {
+      findByKey: this.db.prepare<[string], { id: string }>('SELECT id FROM notifications WHERE idempotency_key = ?'),
+      insertNotification: this.db.prepare(
+        'INSERT INTO notifications (id, idempotency_key, payload, priority_rank, created_at) VALUES (@id, @key, @payload, @rank, @now)',
+      ),
+      insertDelivery: this.db.prepare(
+        `INSERT INTO deliveries (notification_id, channel, state, priority_rank, next_attempt_at, last_error, updated_at)
+         VALUES (@id, @channel, @state, @rank, @now, @error, @now)`,
+      ),
+      claim: this.db.prepare<
+        { now: number; leaseUntil: number; limit: number },
+        { notification_id: string; channel: NotificationChannel; attempts: number; payload: string }
+      >(
+        `UPDATE deliveries SET lease_until = @leaseUntil, attempts = attempts + 1, updated_at = @now
+         WHERE rowid IN (
+           SELECT rowid FROM deliveries
+           WHERE state = 'pending' AND next_attempt_at <= @now AND lease_until <= @now
+           ORDER BY priority_rank, next_attempt_at LIMIT @limit)
+         RETURNING notification_id, channel, attempts,
+           (SELECT payload FROM notifications WHERE notifications.id = deliveries.notification_id) AS payload`,
+      ),
+      delivered: this.db.prepare(
+        `UPDATE deliveries SET state = 'delivered', delivered_at = @now, updated_at = @now, lease_until = 0
+         WHERE notification_id = @id AND channel = @channel AND state = 'pending'`,
+      ),
+      retry: this.db.prepare(
+        `UPDATE deliveries SET next_attempt_at = @nextAt, last_error = @error, updated_at = @now, lease_until = 0
+         WHERE notification_id = @id AND channel = @channel AND state = 'pending'`,
+      ),
+      failed: this.db.prepare(
+        `UPDATE deliveries SET state = 'failed', last_error = @error, updated_at = @now, lease_until = 0
+         WHERE notification_id = @id AND channel = @channel AND state = 'pending'`,
+      ),
+      notification: this.db.prepare<[string], { payload: string }>('SELECT payload FROM notifications WHERE id = ?'),
+      deliveries: this.db.prepare<[string], DeliveryRow>(
+        'SELECT notification_id, channel, state, attempts, next_attempt_at, last_error, delivered_at, updated_at FROM deliveries WHERE notification_id = ? ORDER BY channel',
+      ),
+      counts: this.db.prepare<[], { channel: NotificationChannel; state: DeliveryState; count: number }>(
+        'SELECT channel, state, COUNT(*) AS count FROM deliveries GROUP BY channel, state',
+      ),
+      lastSuccess: this.db.prepare<[], { channel: NotificationChannel; at: number }>(
+        "SELECT channel, MAX(delivered_at) AS at FROM deliveries WHERE state = 'delivered' GROUP BY channel",
+      ),
+      lastFailure: this.db.prepare<[], { channel: NotificationChannel; at: number; error: string }>(
+        `SELECT channel, updated_at AS at, last_error AS error FROM deliveries d
+         WHERE last_error IS NOT NULL AND updated_at = (SELECT MAX(updated_at) FROM deliveries e WHERE e.channel = d.channel AND e.last_error IS NOT NULL)
+         GROUP BY channel`,
+      ),
+      nextDue: this.db.prepare<[], { at: number | null }>(
+        "SELECT MIN(MAX(next_attempt_at, lease_until)) AS at FROM deliveries WHERE state = 'pending'",
+      ),
+    };
+  }
+
+  /**
+   * Stores a notification and its deliveries in one transaction. Returns the id of the stored notification and
+   * whether it is new: a second notification with the same idempotency key is not stored again.
+   */
+  readonly insert = (
+    notification: Notification,
+    deliveries: readonly InitialDelivery[],
+    now = Date.now(),
+  ): { id: string; created: boolean } => {
+    return this.db.transaction(() => {
+      const existing = this.statements.findByKey.get(notification.idempotency_key);
+      if (existing) return { id: existing.id, created: false };
+      const rank = PRIORITY_RANK[notification.priority];
+      this.statements.insertNotification.run({
+        id: notification.id,
+        key: notification.idempotency_key,
+        payload: JSON.stringify(notification),
+        rank,
+        now,
+      });
+      for (const delivery of deliveries) {
+        this.statements.insertDelivery.run({
+          id: notification.id,
+          channel: delivery.channel,
+          state: delivery.failed === undefined ? 'pending' : 'failed',
+          rank,
+          now,
+          error: delivery.failed ?? null,
+        });
+      }
+      return { id: notification.id, created: true };
+    })();
+  };
+
+  /** Takes up to `limit` due deliveries for `leaseMs`, most urgent first, counting the attempt. */
+  claimDue(limit: number, leaseMs: number, now = Date.now()): ClaimedDelivery[] {
+    if (limit <= 0) return [];
+    return this.statements.claim.all({ now, leaseUntil: now + leaseMs, limit }).map((row) => ({
+      notification: JSON.parse(row.payload) as Notification,
+      channel: row.channel,
+      attempts: row.attempts,
+    }));
+  }
+
+  markDelivered(id: string, channel: NotificationChannel, now = Date.now()): void {
+    this.statements.delivered.run({ id, channel, now });
+  }
+
+  markRetry(id: string, channel: NotificationChannel, nextAt: number, error: string, now = Date.now()): void {
+    this.statements.retry.run({ id, channel, nextAt, error, now });
+  }
+
+  markFailed(id: string, channel: NotificationChannel, error: string, now = Date.now()): void {
+    this.statements.failed.run({ id, channel, error, now });
+  }
+
+  find(id: string): { notification: Notification; deliveries: DeliveryRow[] } | undefined {
+    const row = this.statements.notification.get(id);
+    if (!row) return undefined;
+    return { notification: JSON.parse(row.payload) as Notification, deliveries: this.statements.deliveries.all(id) };
+  }
+
+  counts(): { channel: NotificationChannel; state: DeliveryState; count: number }[] {
+    return this.statements.counts.all();
+  }
+
+  channelHistory(): { lastSuccess: Map<string, number>; lastFailure: Map<string, { at: number; error: string }> } {
+    return {
+      lastSuccess: new Map(this.statements.lastSuccess.all().map((row) => [row.channel, row.at])),
+      lastFailure: new Map(this.statements.lastFailure.all().map((row) => [row.channel, { at: row.at, error: row.error }])),
+    };
+  }
+
+  /** When the next pending delivery becomes due (ms epoch), undefined when nothing is pending. */
+  nextDueAt(): number | undefined {
+    return this.statements.nextDue.get()?.at ?? undefined;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
