@@ -121,6 +121,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('stops on a rule with a syntax error or an unknown metric, naming the rule and the position', () => {
+    const rules = (condition: string) => ({
+      real_time_notifications: {
+        notification_rules: [{ name: 'cpu_hot', condition, channel: 'all' as const, priority: 'warning' as const, for: 0, cooldown: 60 }],
+      },
+    });
+    expect(problemsOf(() => loadConfig({ env: {}, overrides: rules('error_rate >> 0.2') }))).toEqual([
+      'real_time_notifications.notification_rules.0.condition = "error_rate >> 0.2" (from overrides): rule "cpu_hot": expected a metric name or a number but found ">" at position 13',
+    ]);
+    expect(problemsOf(() => loadConfig({ env: {}, overrides: rules('error_rate > 0.2 or cpu_temp > 90') }))[0]).toContain(
+      'rule "cpu_hot": unknown metric "cpu_temp" at position 21; known metrics: error_rate, latency, throughput',
+    );
+  });
+
   it('refuses a queue cap smaller than the largest accepted body', () => {
     const problems = problemsOf(() => loadConfig({ env: { SSE_MAX_QUEUE_BYTES: '1000' } }));
     expect(problems[0]).toContain('sse.max_queue_bytes = 1000 (from SSE_MAX_QUEUE_BYTES): must be at least service.max_body_bytes');

@@ -40,6 +40,8 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
   onApplicationBootstrap(): void {
     if (!this.config.real_time_notifications.enabled) return;
     this.stopped = false;
+    const resumed = this.outbox.releaseLeases();
+    if (resumed > 0) this.logger.warn(`Resuming ${resumed} deliveries that were under way when the service stopped`);
     this.wake();
   }
 

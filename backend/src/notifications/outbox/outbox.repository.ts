@@ -156,6 +156,14 @@ export class OutboxRepository {
     })();
   };
 
+  /**
+   * Makes deliveries leased by an earlier run of this process due again. Only one process uses an outbox file: a
+   * lease still held at start belongs to an attempt that died with its process.
+   */
+  releaseLeases(): number {
+    return this.db.prepare("UPDATE deliveries SET lease_until = 0 WHERE state = 'pending' AND lease_until > 0").run().changes;
+  }
+
   /** Takes up to `limit` due deliveries for `leaseMs`, most urgent first, counting the attempt. */
   claimDue(limit: number, leaseMs: number, now = Date.now()): ClaimedDelivery[] {
     if (limit <= 0) return [];
