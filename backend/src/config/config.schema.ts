@@ -99,6 +99,7 @@ export const configSchema = z
         evaluation_interval: seconds.default(1),
         max_attempts: positiveInt.max(1000).default(15),
         delivery_concurrency: positiveInt.max(1000).default(16),
+        retention: z.number().positive().max(3650).default(7),
         retry_base_delay: seconds.default(1),
         retry_max_delay: seconds.default(300),
         sse_stream: name.default('notifications'),

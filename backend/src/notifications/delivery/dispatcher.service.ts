@@ -13,6 +13,7 @@ import { OUTBOX } from '../outbox/outbox.token';
 import type { ClaimedDelivery, OutboxRepository } from '../outbox/outbox.repository';
 
 const IDLE_POLL_MS = 1000;
+const PURGE_EVERY_MS = 60 * 60 * 1000;
 
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
@@ -25,6 +26,7 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
   private readonly channels: Map<NotificationChannel, DeliveryChannel>;
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  private purger: NodeJS.Timeout | undefined;
   private scheduled = false;
   private stopped = true;
 
@@ -42,6 +44,9 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
     this.stopped = false;
     const resumed = this.outbox.releaseLeases();
     if (resumed > 0) this.logger.warn(`Resuming ${resumed} deliveries that were under way when the service stopped`);
+    this.purge();
+    this.purger = setInterval(() => this.purge(), PURGE_EVERY_MS);
+    this.purger.unref();
     this.wake();
   }
 
@@ -105,6 +110,13 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
+  /** Keeps the outbox to `retention` days of finished notifications (and so bounds the idempotency window). */
+  private purge(): void {
+    const removed = this.outbox.purgeFinished(Date.now() - this.config.real_time_notifications.retention * 86_400_000);
+    if (removed > 0)
+      this.logger.log(`Purged ${removed} finished notifications older than ${this.config.real_time_notifications.retention} days`);
+  }
+
   private publishDepth(): void {
     const depth = { pending: 0, delivered: 0, failed: 0 };
     for (const row of this.outbox.counts()) depth[row.state] += row.count;
@@ -115,6 +127,7 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.purger) clearInterval(this.purger);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
     clearTimeout(timer);

@@ -208,6 +208,19 @@ export class OutboxRepository {
     return this.statements.nextDue.get()?.at ?? undefined;
   }
 
+  /**
+   * Deletes notifications created before `before` whose deliveries are all finished (delivered or failed). Pending
+   * work is never deleted, however old. Returns how many notifications went.
+   */
+  purgeFinished(before: number): number {
+    return this.db.transaction(() => {
+      const finished = `SELECT id FROM notifications n WHERE n.created_at < @before
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.state = 'pending')`;
+      this.db.prepare(`DELETE FROM deliveries WHERE notification_id IN (${finished})`).run({ before });
+      return this.db.prepare(`DELETE FROM notifications WHERE id IN (${finished})`).run({ before }).changes;
+    })();
+  }
+
   close(): void {
     this.db.close();
   }

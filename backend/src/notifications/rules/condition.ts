@@ -104,19 +104,19 @@ class Parser {
   }
 
   private or(): Condition {
-    let left = this.and();
-    while (this.current.type === 'or') {
-      this.index++;
-      left = { kind: 'or', left, right: this.and() };
-    }
-    return left;
+    return this.chain('or', () => this.and());
   }
 
   private and(): Condition {
-    let left = this.not();
-    while (this.current.type === 'and') {
+    return this.chain('and', () => this.not());
+  }
+
+  /** A left-associative run of `operand (kind operand)*`. */
+  private chain(kind: 'and' | 'or', operand: () => Condition): Condition {
+    let left = operand();
+    while (this.current.type === kind) {
       this.index++;
-      left = { kind: 'and', left, right: this.not() };
+      left = { kind, left, right: operand() };
     }
     return left;
   }

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { loadConfig } from '../../config/config.loader';
 import { MetricStore } from '../../metric-store/metric-store';
 import type { MetricStoreService } from '../../metric-store/metric-store.service';
@@ -38,6 +39,7 @@ function engineWith(rule: { condition: string; for?: number; cooldown?: number }
 
 describe('RuleEngineService', () => {
   const t0 = 1_800_000_000_000;
+  beforeAll(() => Logger.overrideLogger(false));
 
   it('fires once while the condition holds and resolves when it clears, with the values', () => {
     const { engine, store, sent, statuses } = engineWith({ condition: 'error_rate > 0.2' });
