@@ -5,6 +5,7 @@ import { HttpExceptionFilter } from './common/http-exception.filter';
 import { TimeoutInterceptor } from './common/timeout.interceptor';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/config.schema';
+import { DashboardsModule } from './dashboards/dashboards.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricStoreModule } from './metric-store/metric-store.module';
@@ -25,6 +26,7 @@ export class AppModule {
         StreamsModule,
         IngestModule,
         NotificationsModule,
+        DashboardsModule,
         HealthModule,
       ],
       providers: [

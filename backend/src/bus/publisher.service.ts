@@ -8,7 +8,7 @@ import { BUS, type Bus } from './bus.port';
 import { RateMeter } from './rate-meter';
 import type { PublishInput, StreamMessage } from './stream-message';
 
-export type EventSource = 'http' | 'demo' | 'upstream' | 'high_frequency' | 'notification';
+export type EventSource = 'http' | 'demo' | 'upstream' | 'high_frequency' | 'notification' | 'dashboard';
 
 @Injectable()
 export class PublisherService {

@@ -13,6 +13,13 @@ export function sseSource(config: AppConfig, stream: string): string | undefined
   return config.websocket.channels.includes(stream) ? stream : undefined;
 }
 
+export const DASHBOARD_PREFIX = 'dashboard.';
+export const dashboardChannel = (type: string): string => `${DASHBOARD_PREFIX}${type}`;
+/** Dashboard updates are deltas: enough to bridge a reconnect; a longer gap gets a fresh snapshot. */
+const DASHBOARD_HISTORY = 256;
+
 export function historySize(config: AppConfig, channel: string): number {
-  return channel.startsWith(HIGH_FREQUENCY_PREFIX) ? config.high_frequency_streams.buffer_size : config.service.history_size;
+  if (channel.startsWith(HIGH_FREQUENCY_PREFIX)) return config.high_frequency_streams.buffer_size;
+  if (channel.startsWith(DASHBOARD_PREFIX)) return Math.min(DASHBOARD_HISTORY, config.service.history_size);
+  return config.service.history_size;
 }

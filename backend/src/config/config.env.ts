@@ -41,6 +41,7 @@ const FIXED_NAMES: Record<string, string> = {
   'real_time_notifications.email_to': 'NOTIFICATIONS_EMAIL_TO',
   'real_time_notifications.slack_webhook_url': 'NOTIFICATIONS_SLACK_WEBHOOK_URL',
   'real_time_notifications.sse_stream': 'NOTIFICATIONS_SSE_STREAM',
+  'live_dashboard.definitions_dir': 'LIVE_DASHBOARD_DEFINITIONS_DIR',
   'auth.api_keys': 'DATA_STREAMING_API_KEYS',
   'redis.url': 'DATA_STREAMING_REDIS_URL',
   'storage.data_dir': 'DATA_STREAMING_DATA_DIR',

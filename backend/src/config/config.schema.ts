@@ -43,20 +43,46 @@ const metricSource = z.strictObject({
   type: z.string().min(1),
   /** Dot path into the event's data, e.g. `latency_ms.p95`. */
   field: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'a dot path such as latency_ms.p95'),
+  /** What the event's key means for this metric (model, node, tenant): the label dashboards group by. */
+  label: name.default('key'),
+});
+
+const cluster = (metric: string, field: string) => ({ metric, channel: 'metrics_updates', type: 'llm.metrics', field, label: 'key' });
+const perModel = (metric: string, field: string) => ({
+  metric,
+  channel: 'metrics_updates',
+  type: 'llm.model_metrics',
+  field,
+  label: 'model',
+});
+const perNode = (metric: string, field: string) => ({ metric, channel: 'performance_data', type: 'node.resources', field, label: 'node' });
+const perTenant = (metric: string, field: string) => ({
+  metric,
+  channel: 'business_events',
+  type: 'llm.request.completed',
+  field,
+  label: 'tenant',
 });
 
 const DEFAULT_METRIC_SOURCES = [
-  { metric: 'error_rate', type: 'llm.metrics', field: 'error_rate' },
-  { metric: 'latency', type: 'llm.metrics', field: 'latency' },
-  { metric: 'throughput', type: 'llm.metrics', field: 'throughput' },
-  { metric: 'request_rate', type: 'llm.metrics', field: 'request_rate' },
-  { metric: 'tokens_per_second', type: 'llm.metrics', field: 'tokens_per_second' },
-  { metric: 'active_requests', type: 'llm.metrics', field: 'active_requests' },
-  { metric: 'model_request_rate', type: 'llm.model_metrics', field: 'request_rate' },
-  { metric: 'model_latency_p95', type: 'llm.model_metrics', field: 'latency_ms.p95' },
-  { metric: 'model_error_rate', type: 'llm.model_metrics', field: 'error_rate' },
-  { metric: 'model_queue_depth', type: 'llm.model_metrics', field: 'queue_depth' },
-].map((source) => ({ ...source, channel: 'metrics_updates' }));
+  cluster('error_rate', 'error_rate'),
+  cluster('latency', 'latency'),
+  cluster('throughput', 'throughput'),
+  cluster('request_rate', 'request_rate'),
+  cluster('tokens_per_second', 'tokens_per_second'),
+  cluster('active_requests', 'active_requests'),
+  perModel('model_request_rate', 'request_rate'),
+  perModel('model_latency_p95', 'latency_ms.p95'),
+  perModel('model_error_rate', 'error_rate'),
+  perModel('model_queue_depth', 'queue_depth'),
+  perNode('gpu_utilization', 'gpu_utilization'),
+  perNode('gpu_temperature_c', 'gpu_temperature_c'),
+  perNode('cpu_utilization', 'cpu_utilization'),
+  perNode('power_watts', 'power_watts'),
+  perTenant('request_tokens', 'completion_tokens'),
+  perTenant('request_cost_usd', 'cost_usd'),
+  perTenant('request_latency_ms', 'latency_ms'),
+];
 
 const prometheusQuery = z.strictObject({
   name,
@@ -87,6 +113,8 @@ export const configSchema = z
         compression_enabled: z.boolean().default(true),
         caching_enabled: z.boolean().default(true),
         dashboards: z.array(z.enum(DASHBOARD_TYPES)).default([...DASHBOARD_TYPES]),
+        /** Folder of the definition files; empty: config/dashboards of this installation. */
+        definitions_dir: z.string().default(''),
       })
       .prefault({}),
     real_time_notifications: z

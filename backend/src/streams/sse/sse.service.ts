@@ -9,7 +9,7 @@ import { BUS, type Bus } from '../../bus/bus.port';
 import { ApiError } from '../../common/api-error';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
-import { ConnectionRegistry } from '../connection-registry';
+import { ConnectionRegistry, type Pool } from '../connection-registry';
 import { FanoutService, type AttachOptions } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
 import { resumePosition } from '../subscription-request';
@@ -19,6 +19,8 @@ import { SseSink } from './sse.sink';
 export interface SseStreamOptions {
   compression: boolean;
   attach?: Omit<AttachOptions, 'since'>;
+  /** A second pool the stream counts against (dashboard viewers). */
+  pool?: Exclude<Pool, 'websocket' | 'sse'>;
 }
 
 @Injectable()
@@ -51,10 +53,13 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
       this.registry.refused('sse', 'bad_position');
       throw error;
     }
-    if (!this.registry.tryAcquire('sse')) {
+    const pool = options.pool;
+    for (const [taken, name] of [[pool, 'dashboard viewer'] as const, ['sse', 'SSE connection'] as const]) {
+      if (taken === undefined || this.registry.tryAcquire(taken)) continue;
+      if (pool !== undefined && taken === 'sse') this.registry.release(pool);
       this.registry.refused('sse', 'max_connections');
-      const limit = this.registry.limit('sse');
-      throw ApiError.unavailable('max_connections', `SSE connection limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit });
+      const limit = this.registry.limit(taken);
+      throw ApiError.unavailable('max_connections', `${name} limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit });
     }
 
     const gzip = options.compression && /\bgzip\b/.test(request.header('accept-encoding') ?? '') ? createGzip({ level: 1 }) : undefined;
@@ -82,6 +87,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
       connection.closed = true;
       this.streams.delete(sink);
       this.registry.release('sse');
+      if (pool) this.registry.release(pool);
       if (subscriber) this.fanout.detach(subscriber);
       gzip?.destroy();
     });

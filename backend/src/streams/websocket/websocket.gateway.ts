@@ -17,17 +17,24 @@ import { StreamingMetrics } from '../../metrics/streaming.metrics';
 import { ConnectionRegistry } from '../connection-registry';
 import { FanoutService } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
+import { LiveChannelRegistry, type LiveChannel } from '../live-channels';
 import { resumePosition, unknownChannel } from '../subscription-request';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY_VIOLATION, CLOSE_UNSUPPORTED_DATA, RETRY_AFTER_SECONDS } from './close-codes';
 import { rawDataText } from './raw-data';
 import { WebSocketSink } from './websocket.sink';
 
-const PATH = /^\/ws\/([^/]*)\/?$/;
+const PATH = /^\/ws\/(?:([a-z_]+)\/)?([^/]*)\/?$/;
 
 interface Client {
   channel: string;
   alive: boolean;
   subscriber?: Subscriber;
+}
+
+interface Subscription {
+  channel: string;
+  since: Position | undefined;
+  live: LiveChannel | undefined;
 }
 
 export function writeUpgradeRefusal(socket: Duplex, error: ApiError): void {
@@ -45,6 +52,16 @@ export function writeUpgradeRefusal(socket: Duplex, error: ApiError): void {
   );
 }
 
+/** Sends a live channel's snapshot to a subscriber that starts fresh (one that resumes already has the state). */
+export function snapshotSender(live: LiveChannel | undefined, since: unknown): ((subscriber: Subscriber) => void) | undefined {
+  const snapshot = live?.snapshot;
+  if (!snapshot || since !== undefined) return undefined;
+  return (subscriber) => {
+    const { id, data } = snapshot();
+    subscriber.control({ kind: 'snapshot', channel: live.channel, id, data }, id);
+  };
+}
+
 @Injectable()
 export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebSocketGateway.name);
@@ -60,6 +77,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     private readonly fanout: FanoutService,
     private readonly registry: ConnectionRegistry,
     private readonly metrics: StreamingMetrics,
+    private readonly liveChannels: LiveChannelRegistry,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -80,48 +98,58 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    let channel: string;
-    let since: Position | undefined;
+    let subscription: Subscription;
     try {
-      ({ channel, since } = this.checkRequest(request));
+      subscription = this.checkRequest(request);
     } catch (error) {
       const refusal = error instanceof ApiError ? error : ApiError.badRequest('invalid WebSocket request');
       writeUpgradeRefusal(socket, refusal);
       return;
     }
-    if (!this.registry.tryAcquire('websocket')) {
+    const pool = subscription.live?.pool;
+    for (const [taken, name] of [[pool, 'dashboard viewer'] as const, ['websocket', 'WebSocket connection'] as const]) {
+      if (taken === undefined || this.registry.tryAcquire(taken)) continue;
+      if (pool !== undefined && taken === 'websocket') this.registry.release(pool);
       this.registry.refused('websocket', 'max_connections');
-      const limit = this.registry.limit('websocket');
+      const limit = this.registry.limit(taken);
       writeUpgradeRefusal(
         socket,
-        ApiError.unavailable('max_connections', `WebSocket connection limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit }),
+        ApiError.unavailable('max_connections', `${name} limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit }),
       );
       return;
     }
     const server = this.server as WebSocketServer;
-    server.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, channel, since));
+    server.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, subscription));
   };
 
-  private checkRequest(request: IncomingMessage): { channel: string; since: Position | undefined } {
+  private checkRequest(request: IncomingMessage): Subscription {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const match = PATH.exec(url.pathname);
-    if (!match) throw ApiError.notFound('not_found', `no WebSocket endpoint at ${url.pathname.slice(0, 100)}`);
+    const family = match?.[1] === undefined ? undefined : this.liveChannels.family(match[1]);
+    if (!match || (match[1] !== undefined && !family))
+      throw ApiError.notFound('not_found', `no WebSocket endpoint at ${url.pathname.slice(0, 100)}`);
     if (this.registry.draining) throw ApiError.unavailable('shutting_down', 'the service is shutting down', RETRY_AFTER_SECONDS);
     if (!this.config.websocket.enabled) throw ApiError.notFound('websocket_disabled', 'WebSocket streaming is disabled');
-    const channel = decodeURIComponent(match[1] ?? '');
-    if (!this.config.websocket.channels.includes(channel)) {
+    const name = decodeURIComponent(match[2] ?? '');
+    const live = family?.resolve(name);
+    const channel = family ? live?.channel : this.config.websocket.channels.includes(name) ? name : undefined;
+    if (channel === undefined) {
       this.registry.refused('websocket', 'unknown_channel');
-      throw unknownChannel('channel', channel, this.config.websocket.channels);
+      throw unknownChannel(
+        family ? `${match[1] ?? ''} channel` : 'channel',
+        name,
+        family ? family.names() : this.config.websocket.channels,
+      );
     }
     try {
-      return { channel, since: resumePosition(this.bus, channel, url.searchParams.get('since') ?? undefined, 'since') };
+      return { channel, live, since: resumePosition(this.bus, channel, url.searchParams.get('since') ?? undefined, 'since') };
     } catch (error) {
       this.registry.refused('websocket', 'bad_position');
       throw error;
     }
   }
 
-  private onConnection(ws: WebSocket, channel: string, since: Position | undefined): void {
+  private onConnection(ws: WebSocket, { channel, since, live }: Subscription): void {
     const client: Client = { channel, alive: true };
     this.clients.set(ws, client);
     ws.on('pong', () => {
@@ -149,10 +177,11 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     ws.on('close', () => {
       this.clients.delete(ws);
       this.registry.release('websocket');
+      if (live?.pool) this.registry.release(live.pool);
       if (client.subscriber) this.fanout.detach(client.subscriber);
     });
     this.fanout
-      .attach(channel, new WebSocketSink(ws, channel), since ? { since } : {})
+      .attach(channel, new WebSocketSink(ws, channel), { ...(since ? { since } : {}), beforeLive: snapshotSender(live, since) })
       .then((subscriber) => {
         if (this.clients.has(ws)) client.subscriber = subscriber;
         else this.fanout.detach(subscriber);

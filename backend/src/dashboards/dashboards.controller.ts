@@ -1,0 +1,94 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { ApiKeyGuard } from '../auth/api-key.guard';
+import { ApiError } from '../common/api-error';
+import { InjectConfig } from '../config/config.module';
+import type { AppConfig } from '../config/config.schema';
+import { snapshotSender } from '../streams/websocket/websocket.gateway';
+import { SseService } from '../streams/sse/sse.service';
+import { LiveChannelRegistry } from '../streams/live-channels';
+import { DashboardsService, type DashboardData } from './dashboards.service';
+
+const refreshBody = z.strictObject({ dashboard: z.string().min(1).max(64).optional() }).optional();
+
+@ApiTags('dashboards')
+@Controller('dashboards')
+export class DashboardsController {
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly dashboards: DashboardsService,
+    private readonly sse: SseService,
+    private readonly liveChannels: LiveChannelRegistry,
+  ) {}
+
+  private enabled(): void {
+    if (!this.config.live_dashboard.enabled)
+      throw ApiError.notFound('dashboards_disabled', 'live dashboards are disabled (LIVE_DASHBOARD_ENABLED)');
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'The live dashboards and where to read them' })
+  list(): { dashboards: ReturnType<DashboardsService['definitions']> } {
+    this.enabled();
+    return { dashboards: this.dashboards.definitions() };
+  }
+
+  @Get('status')
+  @ApiOperation({ summary: 'Per dashboard: last update, measured interval, live viewers, cache' })
+  status(): Record<string, unknown> {
+    return this.dashboards.status();
+  }
+
+  @Post('refresh')
+  @HttpCode(200)
+  @UseGuards(ApiKeyGuard)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Refresh one dashboard ({"dashboard": type}) or all of them now' })
+  refresh(@Body() body: unknown): { refreshed: string[] } {
+    this.enabled();
+    const parsed = refreshBody.safeParse(body ?? undefined);
+    if (!parsed.success)
+      throw ApiError.badRequest(`body: ${parsed.error.issues[0]?.message ?? 'invalid'}; expected {"dashboard": "<type>"} or nothing`);
+    return this.dashboards.refresh(parsed.data?.dashboard);
+  }
+
+  @Get(':type/data')
+  @ApiOperation({ summary: 'Current data of every panel; ?since=<cursor> for only what changed; ETag / If-None-Match' })
+  data(
+    @Param('type') type: string,
+    @Query('since') since: string | undefined,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ): DashboardData | undefined {
+    this.enabled();
+    const data = this.dashboards.data(type, since);
+    if (this.config.live_dashboard.caching_enabled && this.config.dashboard_refresh.enabled) {
+      const etag = this.dashboards.etag(type);
+      response.setHeader('ETag', etag);
+      response.setHeader('Cache-Control', 'no-cache');
+      if (ifNoneMatch !== undefined && ifNoneMatch.split(/\s*,\s*/).includes(etag)) {
+        response.status(304);
+        return undefined;
+      }
+    }
+    return data;
+  }
+
+  @Get(':type/stream')
+  @ApiOperation({ summary: 'The dashboard live channel as SSE: a snapshot, then each update' })
+  @ApiProduces('text/event-stream')
+  async stream(@Param('type') type: string, @Req() request: Request, @Res() response: Response): Promise<void> {
+    this.enabled();
+    const live = this.liveChannels.family('dashboards')?.resolve(type);
+    if (!live) throw ApiError.notFound('unknown_dashboard', `unknown dashboard "${type.slice(0, 80)}"`, { known: this.dashboards.types() });
+    const resuming = request.header('last-event-id') ?? (typeof request.query.since === 'string' ? request.query.since : undefined);
+    const beforeLive = snapshotSender(live, resuming);
+    await this.sse.open(request, response, live.channel, {
+      compression: this.config.live_dashboard.compression_enabled,
+      pool: 'dashboard',
+      attach: beforeLive ? { beforeLive } : {},
+    });
+  }
+}
