@@ -16,7 +16,7 @@ const generated = grafanaDashboards(config, definitions);
 const committed = new Map(
   readdirSync(join(GRAFANA, 'dashboards'))
     .filter((file) => file.endsWith('.json'))
-    .map((file) => [file, JSON.parse(readFileSync(join(GRAFANA, 'dashboards', file), 'utf8')) as any]),
+    .map((file) => [file, JSON.parse(readFileSync(join(GRAFANA, 'dashboards', file), 'utf8'))]),
 );
 const datasources = (load(readFileSync(join(GRAFANA, 'datasources/datasources.yml'), 'utf8')) as any).datasources as any[];
 
