@@ -9,6 +9,7 @@ const EXAMPLES = {
   DATA_STREAMING_API_HOST: '127.0.0.1',
   DATA_STREAMING_API_KEYS: 'key-one-at-least-16-chars,key-two-at-least-16-chars',
   DATA_STREAMING_REDIS_URL: 'redis://127.0.0.1:6379',
+  LIVE_DASHBOARD_DEFINITIONS_DIR: 'config/dashboards',
   NOTIFICATIONS_SMTP_URL: 'smtp://user:password@127.0.0.1:25',
   NOTIFICATIONS_EMAIL_FROM: 'data-streaming-api@example.com',
   NOTIFICATIONS_EMAIL_TO: 'oncall@example.com,ops@example.com',
