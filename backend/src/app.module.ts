@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { TimeoutInterceptor } from './common/timeout.interceptor';
@@ -28,6 +29,7 @@ export class AppModule {
         NotificationsModule,
         DashboardsModule,
         HealthModule,
+        AuthModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: HttpExceptionFilter },

@@ -6,17 +6,23 @@ import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nest
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Response } from 'express';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BUS, type Bus } from '../bus/bus.port';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { UpstreamService } from '../ingest/upstream/upstream.service';
 import { ConnectionRegistry } from '../streams/connection-registry';
 
+/** The service's version, from its package.json. */
+export const SERVICE_VERSION = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+
 const STATUS = { ok: 'healthy', degraded: 'degraded', error: 'unhealthy', shutting_down: 'unhealthy' } as const;
 
 export interface HealthBody {
   status: (typeof STATUS)[keyof typeof STATUS];
   service: string;
+  version: string;
   timestamp: string;
   uptime_seconds: number;
   reasons?: string[];
@@ -69,6 +75,7 @@ export class HealthController {
     return {
       status,
       service: this.config.service.name,
+      version: SERVICE_VERSION,
       timestamp: new Date().toISOString(),
       uptime_seconds: Math.round(process.uptime()),
       ...(reasons.length > 0 ? { reasons } : {}),

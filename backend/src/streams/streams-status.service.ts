@@ -2,6 +2,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BUS, type Bus } from '../bus/bus.port';
 import { formatPosition } from '../bus/position';
+import type { WireEvent } from '../bus/stream-message';
 import { PublisherService } from '../bus/publisher.service';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
@@ -54,6 +55,12 @@ export class StreamsStatusService {
       channels,
       connections: { websocket, sse: sseCount, total: websocket + sseCount },
     };
+  }
+
+  async recent(channel: string, limit: number): Promise<{ channel: string; events: WireEvent[] }> {
+    const state = this.bus.state(channel);
+    const { messages } = await this.bus.read(channel, { epoch: state.epoch, offset: Math.max(0, state.lastOffset - limit) });
+    return { channel, events: messages.map((message) => message.event) };
   }
 
   async websocket(): Promise<Record<string, unknown>> {

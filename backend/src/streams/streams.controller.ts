@@ -1,6 +1,7 @@
-import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import type { WireEvent } from '../bus/stream-message';
 import { ApiError } from '../common/api-error';
 import { highFrequencyChannel } from '../config/channels';
 import { InjectConfig } from '../config/config.module';
@@ -30,6 +31,15 @@ export class StreamsController {
   @ApiOperation({ summary: 'Per channel: subscribers by transport, messages/s, last offset, history depth' })
   streamsStatus(): ReturnType<StreamsStatusService['streams']> {
     return this.status.streams();
+  }
+
+  @Get('streams/:channel/recent')
+  @ApiOperation({ summary: 'The newest events of a channel from its history (at most 100), oldest first' })
+  recent(@Param('channel') channel: string, @Query('limit') limit = '20'): Promise<{ channel: string; events: WireEvent[] }> {
+    if (!this.config.websocket.channels.includes(channel)) throw unknownChannel('channel', channel, this.config.websocket.channels);
+    const count = Number(limit);
+    if (!Number.isInteger(count) || count < 1 || count > 100) throw ApiError.badRequest('limit: expected a whole number from 1 to 100');
+    return this.status.recent(channel, count);
   }
 
   @Get('websocket/status')
