@@ -1,71 +1,80 @@
-import React, { ChangeEvent } from 'react';
-import { InlineField, Input, SecretInput } from '@grafana/ui';
-import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
-import { MyDataSourceOptions, MySecureJsonData } from '../types';
+import React from 'react';
+import { InlineField, Input, RadioButtonGroup, SecretInput, Stack } from '@grafana/ui';
+import { DataSourcePluginOptionsEditorProps, SelectableValue } from '@grafana/data';
+import { AccessMode, DataStreamingOptions, DataStreamingSecureJsonData } from '../types';
 
-interface Props extends DataSourcePluginOptionsEditorProps<MyDataSourceOptions, MySecureJsonData> {}
+type Props = DataSourcePluginOptionsEditorProps<DataStreamingOptions, DataStreamingSecureJsonData>;
 
-export function ConfigEditor(props: Props) {
-  const { onOptionsChange, options } = props;
+const ACCESS: Array<SelectableValue<AccessMode>> = [
+  {
+    label: 'Through Grafana (API key)',
+    value: 'proxy',
+    description: 'Grafana adds the API key; browsers never see it',
+  },
+  { label: 'Direct (read token)', value: 'direct', description: 'Browsers call the service with a read-only token' },
+];
+
+export function ConfigEditor({ options, onOptionsChange }: Props) {
   const { jsonData, secureJsonFields, secureJsonData } = options;
-
-  const onPathChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onOptionsChange({
-      ...options,
-      jsonData: {
-        ...jsonData,
-        path: event.target.value,
-      },
-    });
-  };
-
-  // Secure field (only sent to the backend)
-  const onAPIKeyChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onOptionsChange({
-      ...options,
-      secureJsonData: {
-        apiKey: event.target.value,
-      },
-    });
-  };
-
-  const onResetAPIKey = () => {
-    onOptionsChange({
-      ...options,
-      secureJsonFields: {
-        ...options.secureJsonFields,
-        apiKey: false,
-      },
-      secureJsonData: {
-        ...options.secureJsonData,
-        apiKey: '',
-      },
-    });
-  };
+  const accessMode = jsonData.accessMode ?? 'proxy';
+  const setJsonData = (patch: Partial<DataStreamingOptions>) =>
+    onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
 
   return (
-    <>
-      <InlineField label="Path" labelWidth={14} interactive tooltip={'Json field returned to frontend'}>
+    <Stack direction="column" gap={1}>
+      <InlineField label="URL" labelWidth={16} tooltip="The data-streaming-api service, e.g. http://127.0.0.1:9102">
         <Input
-          id="config-editor-path"
-          onChange={onPathChange}
-          value={jsonData.path}
-          placeholder="Enter the path, e.g. /api/v1"
+          id="config-editor-url"
           width={40}
+          placeholder="http://127.0.0.1:9102"
+          value={jsonData.url ?? ''}
+          onChange={(event) => {
+            const url = event.currentTarget.value;
+            onOptionsChange({ ...options, url, jsonData: { ...jsonData, url } });
+          }}
         />
       </InlineField>
-      <InlineField label="API Key" labelWidth={14} interactive tooltip={'Secure json field (backend only)'}>
-        <SecretInput
-          required
-          id="config-editor-api-key"
-          isConfigured={secureJsonFields.apiKey}
-          value={secureJsonData?.apiKey}
-          placeholder="Enter your API key"
-          width={40}
-          onReset={onResetAPIKey}
-          onChange={onAPIKeyChange}
+      <InlineField label="Access" labelWidth={16}>
+        <RadioButtonGroup<AccessMode>
+          options={ACCESS}
+          value={accessMode}
+          onChange={(value) => setJsonData({ accessMode: value })}
         />
       </InlineField>
-    </>
+      {accessMode === 'proxy' ? (
+        <InlineField
+          label="API key"
+          labelWidth={16}
+          tooltip="Kept encrypted by Grafana and added by its proxy to every request"
+        >
+          <SecretInput
+            id="config-editor-api-key"
+            width={40}
+            isConfigured={Boolean(secureJsonFields?.apiKey)}
+            value={secureJsonData?.apiKey ?? ''}
+            placeholder="An API key of the service (DATA_STREAMING_API_KEYS)"
+            onReset={() =>
+              onOptionsChange({
+                ...options,
+                secureJsonFields: { ...secureJsonFields, apiKey: false },
+                secureJsonData: { ...secureJsonData, apiKey: '' },
+              })
+            }
+            onChange={(event) =>
+              onOptionsChange({ ...options, secureJsonData: { ...secureJsonData, apiKey: event.currentTarget.value } })
+            }
+          />
+        </InlineField>
+      ) : (
+        <InlineField label="Read token" labelWidth={16} tooltip="Sent by browsers: give it read access only">
+          <Input
+            id="config-editor-read-token"
+            width={40}
+            value={jsonData.readToken ?? ''}
+            onChange={(event) => setJsonData({ readToken: event.currentTarget.value || undefined })}
+          />
+        </InlineField>
+      )}
+    </Stack>
   );
 }

@@ -1,45 +1,192 @@
-import React, { ChangeEvent } from 'react';
-import { InlineField, Input, Stack } from '@grafana/ui';
-import { QueryEditorProps } from '@grafana/data';
+import React, { useEffect, useState } from 'react';
+import {
+  Combobox,
+  ComboboxOption,
+  InlineField,
+  InlineSwitch,
+  Input,
+  MultiCombobox,
+  RadioButtonGroup,
+  Stack,
+} from '@grafana/ui';
+import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { DataSource } from '../datasource';
-import { MyDataSourceOptions, MyQuery } from '../types';
+import { DataStreamingOptions, DataStreamingQuery, QueryType } from '../types';
 
-type Props = QueryEditorProps<DataSource, MyQuery, MyDataSourceOptions>;
+type Props = QueryEditorProps<DataSource, DataStreamingQuery, DataStreamingOptions>;
 
-export function QueryEditor({ query, onChange, onRunQuery }: Props) {
-  const onQueryTextChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onChange({ ...query, queryText: event.target.value });
+const QUERY_TYPES: Array<SelectableValue<QueryType>> = [
+  { label: 'Live channel', value: 'stream', description: 'Events of a channel as they arrive' },
+  { label: 'Dashboard panel', value: 'dashboard', description: 'A panel computed by a service dashboard' },
+];
+
+const toOptions = (values: string[]): Array<ComboboxOption<string>> => values.map((value) => ({ label: value, value }));
+
+/** Loads options from the service; an error leaves the list empty (the field still takes typed values). */
+function useOptions(
+  load: () => Promise<Array<ComboboxOption<string>>>,
+  deps: unknown[]
+): Array<ComboboxOption<string>> {
+  const [options, setOptions] = useState<Array<ComboboxOption<string>>>([]);
+  useEffect(() => {
+    let active = true;
+    load()
+      .then((loaded) => active && setOptions(loaded))
+      .catch(() => active && setOptions([]));
+    return () => {
+      active = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the caller names what the options depend on
+  }, deps);
+  return options;
+}
+
+export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) {
+  const queryType = query.queryType ?? 'stream';
+  const channels = useOptions(async () => toOptions(await datasource.channels()), [datasource]);
+  const fields = useOptions(
+    async () => (query.channel ? toOptions(await datasource.fields(query.channel, query.eventType || undefined)) : []),
+    [datasource, query.channel, query.eventType]
+  );
+  const dashboards = useOptions(
+    async () =>
+      (await datasource.metricFindQuery('dashboards()')).map((item) => ({
+        label: item.text,
+        value: String(item.value),
+      })),
+    [datasource]
+  );
+  const panels = useOptions(
+    async () =>
+      query.dashboard
+        ? (await datasource.metricFindQuery(`panels(${query.dashboard})`)).map((item) => ({
+            label: item.text,
+            value: String(item.value),
+          }))
+        : [],
+    [datasource, query.dashboard]
+  );
+
+  const update = (patch: Partial<DataStreamingQuery>, run = true) => {
+    onChange({ ...query, ...patch });
+    if (run) {
+      onRunQuery();
+    }
   };
-
-  const onConstantChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onChange({ ...query, constant: parseFloat(event.target.value) });
-    // executes the query
-    onRunQuery();
-  };
-
-  const { queryText, constant } = query;
+  const numberOrUndefined = (text: string) =>
+    text.trim() === '' || !Number.isFinite(Number(text)) ? undefined : Number(text);
 
   return (
-    <Stack gap={0}>
-      <InlineField label="Constant">
-        <Input
-          id="query-editor-constant"
-          onChange={onConstantChange}
-          value={constant}
-          width={8}
-          type="number"
-          step="0.1"
-        />
-      </InlineField>
-      <InlineField label="Query Text" labelWidth={16} tooltip="Not used yet">
-        <Input
-          id="query-editor-query-text"
-          onChange={onQueryTextChange}
-          value={queryText || ''}
-          required
-          placeholder="Enter a query"
-        />
-      </InlineField>
+    <Stack direction="column" gap={1}>
+      <RadioButtonGroup<QueryType>
+        options={QUERY_TYPES}
+        value={queryType}
+        onChange={(value) => update({ queryType: value })}
+      />
+      {queryType === 'stream' ? (
+        <Stack gap={1} wrap="wrap">
+          <InlineField label="Channel" labelWidth={12}>
+            <Combobox<string>
+              id="query-editor-channel"
+              aria-label="Channel"
+              width={24}
+              options={channels}
+              value={query.channel ?? null}
+              createCustomValue
+              onChange={(option) => update({ channel: option.value, fields: [] })}
+            />
+          </InlineField>
+          <InlineField label="Event type" labelWidth={12} tooltip="Keep only events of this type, e.g. llm.metrics">
+            <Input
+              id="query-editor-event-type"
+              width={20}
+              value={query.eventType ?? ''}
+              placeholder="all"
+              onChange={(event) => update({ eventType: event.currentTarget.value || undefined }, false)}
+              onBlur={onRunQuery}
+            />
+          </InlineField>
+          <InlineField
+            label="Fields"
+            labelWidth={12}
+            tooltip="Paths into the event data; empty: every number and string"
+          >
+            <MultiCombobox<string>
+              id="query-editor-fields"
+              aria-label="Fields"
+              width="auto"
+              minWidth={30}
+              options={fields}
+              value={query.fields ?? []}
+              createCustomValue
+              onChange={(selected) => update({ fields: selected.map((option) => option.value) })}
+            />
+          </InlineField>
+          <InlineField label="Series per key" labelWidth={16}>
+            <InlineSwitch
+              id="query-editor-group-by"
+              value={query.groupBy === 'key'}
+              onChange={(event) => update({ groupBy: event.currentTarget.checked ? 'key' : undefined })}
+            />
+          </InlineField>
+        </Stack>
+      ) : (
+        <Stack gap={1} wrap="wrap">
+          <InlineField label="Dashboard" labelWidth={12}>
+            <Combobox<string>
+              id="query-editor-dashboard"
+              aria-label="Dashboard"
+              width={28}
+              options={dashboards}
+              value={query.dashboard ?? null}
+              onChange={(option) => update({ dashboard: option.value, panel: undefined }, false)}
+            />
+          </InlineField>
+          <InlineField label="Panel" labelWidth={12}>
+            <Combobox<string>
+              id="query-editor-panel"
+              aria-label="Panel"
+              width={36}
+              options={panels}
+              value={query.panel ?? null}
+              onChange={(option) => update({ panel: option.value })}
+            />
+          </InlineField>
+        </Stack>
+      )}
+      <Stack gap={1} wrap="wrap">
+        <InlineField label="Alias" labelWidth={12}>
+          <Input
+            id="query-editor-alias"
+            width={24}
+            value={query.alias ?? ''}
+            onChange={(event) => update({ alias: event.currentTarget.value || undefined }, false)}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+        <InlineField label="Buffer" labelWidth={12} tooltip="Rows kept; default: the panel's max data points">
+          <Input
+            id="query-editor-buffer"
+            type="number"
+            min={1}
+            width={12}
+            value={query.bufferSize ?? ''}
+            onChange={(event) => update({ bufferSize: numberOrUndefined(event.currentTarget.value) }, false)}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+        <InlineField label="Window (s)" labelWidth={12} tooltip="Keep only rows this recent">
+          <Input
+            id="query-editor-window"
+            type="number"
+            min={1}
+            width={12}
+            value={query.windowSeconds ?? ''}
+            onChange={(event) => update({ windowSeconds: numberOrUndefined(event.currentTarget.value) }, false)}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+      </Stack>
     </Stack>
   );
 }
