@@ -8,7 +8,10 @@ describe('batching', () => {
   let service: RunningApp;
 
   beforeAll(async () => {
-    service = await startApp({ performance_optimization: { batch_size: 10 } });
+    service = await startApp({
+      performance_optimization: { batch_size: 10, buffer_size: 1_000_000 },
+      websocket: { max_queue_bytes: 64 * 1024 * 1024 },
+    });
   });
   afterAll(() => service.close());
 
@@ -22,10 +25,19 @@ describe('batching', () => {
   });
 
   it('coalesces what piles up behind a busy socket into batches of at most batch_size, in order', async () => {
-    const ws = await WsClient.subscribe(`${service.ws}/ws/metrics_updates`);
-    const { body } = await post(service.http, '/events', events(95));
-    const received = await ws.waitForEvents(95);
-    expect(received.map((item) => item.id)).toEqual((body as { ids: string[] }).ids);
+    const ws = await WsClient.subscribe(`${service.ws}/ws/metrics_updates`, { perMessageDeflate: false });
+    const raw = (ws.socket as unknown as { _socket: import('node:net').Socket })._socket;
+    // A client that stops reading for a moment: once the kernel buffers are full the server's socket is busy.
+    raw.pause();
+    const ids: string[] = [];
+    const payload = 'b'.repeat(16 * 1024);
+    for (let round = 0; round < 12; round++) {
+      const { body } = await post(service.http, '/events', events(40, { data: { round, payload } }));
+      ids.push(...(body as { ids: string[] }).ids);
+    }
+    raw.resume();
+    const received = await ws.waitForEvents(ids.length, 20_000);
+    expect(received.map((item) => item.id)).toEqual(ids);
     const batches = ws.frames.filter((frame) => frame.kind === 'batch');
     expect(batches.length).toBeGreaterThan(0);
     expect(Math.max(...batches.map((frame) => frame.events.length as number))).toBeLessThanOrEqual(10);

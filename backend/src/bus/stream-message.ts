@@ -3,6 +3,7 @@
  * the message is created, and each transport's bytes are made at most once and shared by every subscriber.
  */
 import { performance } from 'node:perf_hooks';
+import { textFrame } from '../streams/websocket/frame';
 import { formatPosition } from './position';
 
 export interface PublishInput {
@@ -32,6 +33,7 @@ export class StreamMessage {
   /** performance.now() when the service accepted the event: the start of the latency measurement. */
   readonly acceptedAt: number;
   private wsBytes?: Buffer;
+  private wsFrame?: Buffer;
   private sseBytes?: Buffer;
 
   constructor(
@@ -63,6 +65,11 @@ export class StreamMessage {
   /** The bytes of one WebSocket text frame's payload. */
   get websocketBytes(): Buffer {
     return (this.wsBytes ??= Buffer.from(this.payload));
+  }
+
+  /** The complete WebSocket frame of the payload, for sockets without extensions. */
+  get websocketFrame(): Buffer {
+    return (this.wsFrame ??= textFrame(this.websocketBytes));
   }
 
   /** The bytes of one complete SSE event. */

@@ -1,6 +1,7 @@
 /**
- * The service's Prometheus metrics, in one registry per application instance. Hot-path label sets are bound once
- * (`forTransport`) so that a delivery costs an increment, not a label lookup.
+ * The service's Prometheus metrics, in one registry per application instance. Per-delivery figures are plain numbers
+ * on the hot path (`forTransport`), moved into their counters when Prometheus scrapes: a delivery costs an addition,
+ * not a label lookup.
  */
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -9,16 +10,39 @@ export type Transport = 'websocket' | 'sse';
 
 export const TRANSPORTS: readonly Transport[] = ['websocket', 'sse'];
 
+/** Running totals of one transport, updated on the hot path. */
+export interface DeliveryCounts {
+  delivered: number;
+  bytes: number;
+  slowConsumers: number;
+}
+
 export interface TransportMetrics {
   latency: { observe(value: number): void };
-  delivered: { inc(value?: number): void };
-  bytes: { inc(value?: number): void };
-  slowConsumers: { inc(): void };
+  counts: DeliveryCounts;
+}
+
+const emptyCounts = (): Record<Transport, DeliveryCounts> => ({
+  websocket: { delivered: 0, bytes: 0, slowConsumers: 0 },
+  sse: { delivered: 0, bytes: 0, slowConsumers: 0 },
+});
+
+/** A `collect` hook that adds to the counter what the running totals gained since the last scrape. */
+function syncFrom(totals: Record<Transport, DeliveryCounts>, field: keyof DeliveryCounts) {
+  const synced = emptyCounts();
+  return function collect(this: Counter<'transport'>): void {
+    for (const transport of TRANSPORTS) {
+      const delta = totals[transport][field] - synced[transport][field];
+      if (delta > 0) this.labels(transport).inc(delta);
+      synced[transport][field] = totals[transport][field];
+    }
+  };
 }
 
 @Injectable()
 export class StreamingMetrics {
   readonly registry = new Registry();
+  readonly counts = emptyCounts();
 
   readonly latency = new Histogram({
     name: 'data_streaming_latency_seconds',
@@ -53,18 +77,21 @@ export class StreamingMetrics {
     help: 'Messages written to subscribers (throughput out)',
     labelNames: ['transport'] as const,
     registers: [this.registry],
+    collect: syncFrom(this.counts, 'delivered'),
   });
   readonly bytesSent = new Counter({
     name: 'streaming_bytes_sent_total',
     help: 'Payload bytes written to subscribers before transport compression',
     labelNames: ['transport'] as const,
     registers: [this.registry],
+    collect: syncFrom(this.counts, 'bytes'),
   });
   readonly slowConsumers = new Counter({
     name: 'streaming_slow_consumer_disconnects_total',
     help: 'Subscribers closed because their unsent bytes passed the queue cap',
     labelNames: ['transport'] as const,
     registers: [this.registry],
+    collect: syncFrom(this.counts, 'slowConsumers'),
   });
   readonly refused = new Counter({
     name: 'streaming_connections_refused_total',
@@ -127,11 +154,6 @@ export class StreamingMetrics {
   }
 
   forTransport(transport: Transport): TransportMetrics {
-    return {
-      latency: this.latency.labels(transport),
-      delivered: this.delivered.labels(transport),
-      bytes: this.bytesSent.labels(transport),
-      slowConsumers: this.slowConsumers.labels(transport),
-    };
+    return { latency: this.latency.labels(transport), counts: this.counts[transport] };
   }
 }

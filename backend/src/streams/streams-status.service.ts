@@ -65,7 +65,6 @@ export class StreamsStatusService {
 
   async websocket(): Promise<Record<string, unknown>> {
     const settings = this.config.websocket;
-    const slow = await this.metrics.slowConsumers.get();
     const dead = await this.metrics.deadPeers.get();
     return {
       enabled: settings.enabled,
@@ -77,7 +76,7 @@ export class StreamsStatusService {
       compression_enabled: settings.compression_enabled,
       max_queue_bytes: settings.max_queue_bytes,
       slow_consumer_close_code: CLOSE_SLOW_CONSUMER,
-      slow_consumer_disconnects: slow.values.find((value) => value.labels.transport === 'websocket')?.value ?? 0,
+      slow_consumer_disconnects: this.metrics.counts.websocket.slowConsumers,
       dead_peers_terminated: dead.values[0]?.value ?? 0,
     };
   }

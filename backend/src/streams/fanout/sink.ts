@@ -1,8 +1,10 @@
-/** What a subscriber's connection must offer the fan-out: byte-accurate buffering and three kinds of write. */
+/**
+ * What a subscriber's connection must offer the fan-out: byte-accurate buffering, a drain signal, and three kinds of
+ * write. Writes take no callback: the connection is busy while its buffer is above `busyAbove`, and says when it
+ * drains.
+ */
 import type { StreamMessage } from '../../bus/stream-message';
 import type { Transport } from '../../metrics/streaming.metrics';
-
-export type WriteDone = (error?: Error | null) => void;
 
 /** Control messages: every frame that is not an event (docs/PROTOCOL.md). */
 export type ControlMessage =
@@ -23,10 +25,15 @@ export interface Sink {
   readonly transport: Transport;
   /** Bytes handed to the connection and not yet sent to the network. */
   bufferedBytes(): number;
+  /** Buffered bytes above which the connection is busy (its stream's high-water mark). */
+  readonly busyAbove: number;
+  /** Calls `listener` once the connection's buffer has drained; `offDrained` withdraws it. */
+  onceDrained(listener: () => void): void;
+  offDrained(listener: () => void): void;
   /** Writes one message; returns the payload bytes written. */
-  writeOne(message: StreamMessage, done: WriteDone): number;
+  writeOne(message: StreamMessage): number;
   /** Writes several messages as one coalesced write; returns the payload bytes written. */
-  writeBatch(messages: readonly StreamMessage[], done: WriteDone): number;
+  writeBatch(messages: readonly StreamMessage[]): number;
   writeControl(message: ControlMessage, id?: string): void;
   /** Closes the connection as a slow consumer (WebSocket close 4000, SSE error event). */
   closeSlow(): void;

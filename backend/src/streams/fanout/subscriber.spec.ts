@@ -1,26 +1,32 @@
 import { MemoryBus } from '../../bus/memory.bus';
 import type { StreamMessage } from '../../bus/stream-message';
-import type { ControlMessage, Sink, WriteDone } from './sink';
+import type { ControlMessage, Sink } from './sink';
 import { Subscriber, type DeliveryPolicy } from './subscriber';
 
-/** A sink whose writes complete only when the test says so, like a socket the kernel has not drained yet. */
+/** A connection whose buffer the test fills and drains, like a socket the kernel has not emptied yet. */
 class ManualSink implements Sink {
   readonly transport = 'websocket' as const;
+  readonly busyAbove = 1000;
   readonly writes: StreamMessage[][] = [];
   readonly controls: ControlMessage[] = [];
-  private readonly pending: WriteDone[] = [];
+  private readonly drainListeners = new Set<() => void>();
   buffered = 0;
   closedSlow = false;
 
   bufferedBytes(): number {
     return this.buffered;
   }
-  writeOne(message: StreamMessage, done: WriteDone): number {
-    return this.writeBatch([message], done);
+  onceDrained(listener: () => void): void {
+    this.drainListeners.add(listener);
   }
-  writeBatch(messages: readonly StreamMessage[], done: WriteDone): number {
+  offDrained(listener: () => void): void {
+    this.drainListeners.delete(listener);
+  }
+  writeOne(message: StreamMessage): number {
+    return this.writeBatch([message]);
+  }
+  writeBatch(messages: readonly StreamMessage[]): number {
     this.writes.push([...messages]);
-    this.pending.push(done);
     return messages.reduce((sum, message) => sum + message.byteLength, 0);
   }
   writeControl(message: ControlMessage): void {
@@ -29,13 +35,15 @@ class ManualSink implements Sink {
   closeSlow(): void {
     this.closedSlow = true;
   }
-  complete(): void {
-    this.pending.splice(0).forEach((done) => done());
+  drain(): void {
+    this.buffered = 0;
+    const listeners = [...this.drainListeners];
+    this.drainListeners.clear();
+    listeners.forEach((listener) => listener());
   }
 }
 
-const counter = () => ({ inc: () => undefined, observe: () => undefined });
-const metrics = { latency: counter(), delivered: counter(), bytes: counter(), slowConsumers: counter() };
+const metrics = { latency: { observe: () => undefined }, counts: { delivered: 0, bytes: 0, slowConsumers: 0 } };
 
 async function messages(count: number, size = 10): Promise<StreamMessage[]> {
   const bus = new MemoryBus({ historySize: () => 1000 });
@@ -58,15 +66,17 @@ function subscriber(sink: ManualSink, policy: Partial<DeliveryPolicy> = {}, onSl
 }
 
 describe('Subscriber', () => {
-  it('writes at once when idle, queues while a write is in flight, then flushes batches of batch_size', async () => {
+  it('writes at once while the connection keeps up, queues while it is busy, then flushes batches of batch_size on drain', async () => {
     const sink = new ManualSink();
     const sub = subscriber(sink);
     const list = await messages(8);
     expect(sub.deliver(list[0] as StreamMessage)).toBe(true);
+    sink.buffered = 2000;
     for (const message of list.slice(1)) expect(sub.deliver(message)).toBe(false);
     expect(sink.writes.map((write) => write.length)).toEqual([1]);
-    sink.complete();
+    sink.drain();
     expect(sink.writes.map((write) => write.map((message) => message.offset))).toEqual([[1], [2, 3, 4], [5, 6, 7], [8]]);
+    expect(sub.deliver((await messages(9))[8] as StreamMessage)).toBe(true);
   });
 
   it('limits a batch by bytes as well as by count', async () => {
@@ -74,20 +84,24 @@ describe('Subscriber', () => {
     const list = await messages(5, 100);
     const size = (list[0] as StreamMessage).byteLength;
     const sub = subscriber(sink, { batchSize: 10, batchBytes: size * 2 });
+    sink.buffered = 2000;
     list.forEach((message) => sub.deliver(message));
-    sink.complete();
-    expect(sink.writes.map((write) => write.length)).toEqual([1, 2, 2]);
+    sink.drain();
+    expect(sink.writes.map((write) => write.length)).toEqual([2, 2, 1]);
   });
 
-  it('flushes after flush_interval even if the socket never reports the write done', async () => {
+  it('flushes after flush_interval even if the connection never drains, and stops listening for the drain', async () => {
     jest.useFakeTimers();
     try {
       const sink = new ManualSink();
       const sub = subscriber(sink, { flushInterval: 50 });
+      sink.buffered = 2000;
       (await messages(3)).forEach((message) => sub.deliver(message));
-      expect(sink.writes).toHaveLength(1);
+      expect(sink.writes).toHaveLength(0);
       jest.advanceTimersByTime(50);
-      expect(sink.writes.map((write) => write.length)).toEqual([1, 2]);
+      expect(sink.writes.map((write) => write.length)).toEqual([3]);
+      sink.drain();
+      expect(sink.writes).toHaveLength(1);
     } finally {
       jest.useRealTimers();
     }
@@ -98,20 +112,20 @@ describe('Subscriber', () => {
     const onSlow = jest.fn();
     const list = await messages(10, 100);
     const size = (list[0] as StreamMessage).byteLength;
-    const sub = subscriber(sink, { maxQueueBytes: size * 4 }, onSlow);
-    sink.buffered = size;
+    const sub = subscriber(sink, { maxQueueBytes: 2000 + size * 3 }, onSlow);
+    sink.buffered = 2000;
     list.forEach((message) => sub.deliver(message));
     expect(sink.closedSlow).toBe(true);
     expect(onSlow).toHaveBeenCalledTimes(1);
     expect(sub.closed).toBe(true);
-    const writes = sink.writes.length;
-    sink.complete();
-    expect(sink.writes).toHaveLength(writes);
+    sink.drain();
+    expect(sink.writes).toHaveLength(0);
   });
 
-  it('writes every message at once for a high-priority stream', async () => {
+  it('writes every message at once for a high-priority stream, busy or not', async () => {
     const sink = new ManualSink();
     const sub = subscriber(sink, { immediate: true });
+    sink.buffered = 2000;
     (await messages(4)).forEach((message) => expect(sub.deliver(message)).toBe(true));
     expect(sink.writes.map((write) => write.length)).toEqual([1, 1, 1, 1]);
   });
@@ -130,7 +144,6 @@ describe('Subscriber', () => {
     sub.deliver(list[4] as StreamMessage);
     sub.deliver(list[5] as StreamMessage);
     sub.goLive(list.slice(0, 4));
-    sink.complete();
     expect(sink.writes.flat().map((message) => message.offset)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });

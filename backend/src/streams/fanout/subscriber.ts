@@ -1,8 +1,9 @@
 /**
- * One subscriber's outbound path. A message goes out at once when the connection is idle; while a write is still in
- * flight, messages queue and leave together as batches (at most `batchSize` messages and `batchBytes` bytes each) as
- * soon as the write completes, or after `flushInterval` at the latest. Queued plus buffered bytes are capped: past the
- * cap the subscriber is closed as a slow consumer, so one stuck client never holds memory or delays the others.
+ * One subscriber's outbound path. A message goes out at once while the connection keeps up (its buffer under the
+ * stream's high-water mark); once it is busy, messages queue and leave together as batches (at most `batchSize`
+ * messages and `batchBytes` bytes each) when the connection drains, or after `flushInterval` at the latest. Queued
+ * plus buffered bytes are capped: past the cap the subscriber is closed as a slow consumer, so one stuck client
+ * never holds memory or delays the others.
  */
 import { performance } from 'node:perf_hooks';
 import type { StreamMessage } from '../../bus/stream-message';
@@ -21,7 +22,8 @@ export interface DeliveryPolicy {
 export class Subscriber {
   private queue: StreamMessage[] = [];
   private queuedBytes = 0;
-  private inFlight = 0;
+  /** Waiting for the connection to drain (or the flush timer). */
+  private waiting = false;
   private flushTimer: NodeJS.Timeout | undefined;
   /** Live messages held while a resume replay is read; null once live. */
   private held: StreamMessage[] | null = [];
@@ -54,8 +56,9 @@ export class Subscriber {
       return false;
     }
     if (message.epoch === this.epoch && message.offset <= this.lastOffset) return false;
-    if (this.policy.immediate || (this.inFlight === 0 && this.queue.length === 0)) {
-      if (this.sink.bufferedBytes() > this.policy.maxQueueBytes) {
+    const buffered = this.sink.bufferedBytes();
+    if (this.policy.immediate || (!this.waiting && buffered < this.sink.busyAbove)) {
+      if (buffered > this.policy.maxQueueBytes) {
         this.slow();
         return false;
       }
@@ -64,11 +67,15 @@ export class Subscriber {
     }
     this.queue.push(message);
     this.queuedBytes += message.byteLength;
-    if (this.queuedBytes + this.sink.bufferedBytes() > this.policy.maxQueueBytes) {
+    if (this.queuedBytes + buffered > this.policy.maxQueueBytes) {
       this.slow();
       return false;
     }
-    this.flushTimer ??= setTimeout(this.flush, this.policy.flushInterval);
+    if (!this.waiting) {
+      this.waiting = true;
+      this.sink.onceDrained(this.flush);
+      this.flushTimer = setTimeout(this.flush, this.policy.flushInterval);
+    }
     return false;
   }
 
@@ -91,25 +98,25 @@ export class Subscriber {
     this.queue = [];
     this.queuedBytes = 0;
     this.held = null;
+    this.stopWaiting();
+  }
+
+  private stopWaiting(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (this.waiting) this.sink.offDrained(this.flush);
+    this.waiting = false;
   }
 
   private slow(): void {
     this.close();
-    this.metrics.slowConsumers.inc();
+    this.metrics.counts.slowConsumers++;
     this.onSlow(this);
     this.sink.closeSlow();
   }
 
-  private readonly onWritten = (): void => {
-    this.inFlight--;
-    if (this.inFlight === 0 && this.queue.length > 0) this.flush();
-  };
-
   private readonly flush = (): void => {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+    this.stopWaiting();
     if (this.closed) return;
     const queue = this.queue;
     this.queue = [];
@@ -135,10 +142,9 @@ export class Subscriber {
     const last = batch[batch.length - 1] as StreamMessage;
     this.epoch = last.epoch;
     this.lastOffset = last.offset;
-    this.inFlight++;
-    const bytes = batch.length === 1 ? this.sink.writeOne(first, this.onWritten) : this.sink.writeBatch(batch, this.onWritten);
-    this.metrics.delivered.inc(batch.length);
-    this.metrics.bytes.inc(bytes);
+    const bytes = batch.length === 1 ? this.sink.writeOne(first) : this.sink.writeBatch(batch);
+    this.metrics.counts.delivered += batch.length;
+    this.metrics.counts.bytes += bytes;
     // An immediate write's latency is recorded once per broadcast by the caller; replays are not live latency.
     if (queued) this.metrics.latency.observe((performance.now() - first.acceptedAt) / 1000);
   }

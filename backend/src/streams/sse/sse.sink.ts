@@ -2,7 +2,7 @@
 import type { Response } from 'express';
 import { constants, type Gzip } from 'node:zlib';
 import type { StreamMessage } from '../../bus/stream-message';
-import type { ControlMessage, Sink, WriteDone } from '../fanout/sink';
+import type { ControlMessage, Sink } from '../fanout/sink';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_GRACE_MS } from '../websocket/close-codes';
 
 export function controlEvent(message: ControlMessage, id?: string): string {
@@ -12,10 +12,22 @@ export function controlEvent(message: ControlMessage, id?: string): string {
 export class SseSink implements Sink {
   readonly transport = 'sse' as const;
 
+  readonly busyAbove: number;
+
   constructor(
     private readonly response: Response,
     private readonly gzip: Gzip | undefined,
-  ) {}
+  ) {
+    this.busyAbove = (gzip ?? response).writableHighWaterMark;
+  }
+
+  onceDrained(listener: () => void): void {
+    (this.gzip ?? this.response).once('drain', listener);
+  }
+
+  offDrained(listener: () => void): void {
+    (this.gzip ?? this.response).off('drain', listener);
+  }
 
   bufferedBytes(): number {
     const zipped = this.gzip ? this.gzip.writableLength + this.gzip.readableLength : 0;
@@ -23,28 +35,25 @@ export class SseSink implements Sink {
   }
 
   /** Writes raw SSE text or bytes, flushing the compressor so the event leaves now. */
-  write(chunk: Buffer | string, done?: WriteDone): void {
-    if (this.response.writableEnded) {
-      done?.(new Error('stream ended'));
-      return;
-    }
+  write(chunk: Buffer | string): void {
+    if (this.response.writableEnded) return;
     if (this.gzip) {
       this.gzip.write(chunk);
-      this.gzip.flush(constants.Z_SYNC_FLUSH, () => done?.());
+      this.gzip.flush(constants.Z_SYNC_FLUSH);
     } else {
-      this.response.write(chunk, done);
+      this.response.write(chunk);
     }
   }
 
-  writeOne(message: StreamMessage, done: WriteDone): number {
+  writeOne(message: StreamMessage): number {
     const bytes = message.sseEventBytes;
-    this.write(bytes, done);
+    this.write(bytes);
     return bytes.length;
   }
 
-  writeBatch(messages: readonly StreamMessage[], done: WriteDone): number {
+  writeBatch(messages: readonly StreamMessage[]): number {
     const bytes = Buffer.concat(messages.map((message) => message.sseEventBytes));
-    this.write(bytes, done);
+    this.write(bytes);
     return bytes.length;
   }
 

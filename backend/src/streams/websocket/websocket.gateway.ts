@@ -119,7 +119,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       return;
     }
     const server = this.server as WebSocketServer;
-    server.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, subscription));
+    server.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, socket, subscription));
   };
 
   private checkRequest(request: IncomingMessage): Subscription {
@@ -149,7 +149,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
-  private onConnection(ws: WebSocket, { channel, since, live }: Subscription): void {
+  private onConnection(ws: WebSocket, tcp: Duplex, { channel, since, live }: Subscription): void {
     const client: Client = { channel, alive: true };
     this.clients.set(ws, client);
     ws.on('pong', () => {
@@ -181,7 +181,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       if (client.subscriber) this.fanout.detach(client.subscriber);
     });
     this.fanout
-      .attach(channel, new WebSocketSink(ws, channel), { ...(since ? { since } : {}), beforeLive: snapshotSender(live, since) })
+      .attach(channel, new WebSocketSink(ws, tcp, channel), { ...(since ? { since } : {}), beforeLive: snapshotSender(live, since) })
       .then((subscriber) => {
         if (this.clients.has(ws)) client.subscriber = subscriber;
         else this.fanout.detach(subscriber);

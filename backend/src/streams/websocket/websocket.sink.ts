@@ -1,38 +1,63 @@
-/** The fan-out's view of one WebSocket: text frames of pre-encoded bytes, and batch frames built from payloads. */
+/**
+ * The fan-out's view of one WebSocket. A socket that negotiated no extension gets the message's pre-built frame
+ * written straight to its TCP socket: the same bytes for every subscriber, no per-socket framing. With
+ * permessage-deflate negotiated, frames go through `ws`, which compresses them for that socket.
+ */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StreamMessage } from '../../bus/stream-message';
-import type { ControlMessage, Sink, WriteDone } from '../fanout/sink';
+import type { ControlMessage, Sink } from '../fanout/sink';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_GRACE_MS } from './close-codes';
+import { textFrame } from './frame';
 
 export class WebSocketSink implements Sink {
   readonly transport = 'websocket' as const;
   private readonly batchPrefix: string;
 
+  private readonly raw: Duplex | undefined;
+  readonly busyAbove: number;
+
   constructor(
     private readonly socket: WebSocket,
+    private readonly tcp: Duplex,
     channel: string,
   ) {
     this.batchPrefix = `{"kind":"batch","channel":${JSON.stringify(channel)},"events":[`;
+    this.raw = socket.extensions === '' ? tcp : undefined;
+    this.busyAbove = tcp.writableHighWaterMark;
+  }
+
+  onceDrained(listener: () => void): void {
+    this.tcp.once('drain', listener);
+  }
+
+  offDrained(listener: () => void): void {
+    this.tcp.off('drain', listener);
   }
 
   bufferedBytes(): number {
     return this.socket.bufferedAmount;
   }
 
-  writeOne(message: StreamMessage, done: WriteDone): number {
+  writeOne(message: StreamMessage): number {
+    if (this.raw) {
+      this.raw.write(message.websocketFrame);
+      return message.byteLength;
+    }
     const bytes = message.websocketBytes;
-    this.socket.send(bytes, { binary: false }, done);
+    this.socket.send(bytes, { binary: false });
     return bytes.length;
   }
 
-  writeBatch(messages: readonly StreamMessage[], done: WriteDone): number {
+  writeBatch(messages: readonly StreamMessage[]): number {
     let text = this.batchPrefix;
     for (let index = 0; index < messages.length; index++) {
       text += (index === 0 ? '' : ',') + (messages[index] as StreamMessage).payload;
     }
     text += ']}';
     const bytes = Buffer.from(text);
-    this.socket.send(bytes, { binary: false }, done);
+    if (this.raw) this.raw.write(textFrame(bytes));
+    else this.socket.send(bytes, { binary: false });
     return bytes.length;
   }
 

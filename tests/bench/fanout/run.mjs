@@ -1,0 +1,351 @@
+#!/usr/bin/env node
+// The fan-out benchmark: our service beside a minimal `ws` broadcast server (the floor of Node.js) and nginx + nchan,
+// same load generator, same machine, same run. Subscribers live in worker processes; the publisher posts over HTTP at
+// a fixed rate with its send time in each payload. Loopback only; every loop is bounded in count and time.
+// Usage: npm run bench:fanout [-- --scenarios S1,S4] [--duration 10]
+import { fork, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../../..');
+const NGINX = '/usr/sbin/nginx';
+const NCHAN_MODULE = '/usr/lib/nginx/modules/ngx_nchan_module.so';
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+const argv = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const index = argv.indexOf(`--${name}`);
+  return index >= 0 ? argv[index + 1] : fallback;
+};
+const DURATION_S = Math.min(60, Number(arg('duration', '10')));
+const SCENARIOS = [
+  { id: 'S1', title: '1,000 WS subscribers, 100 msg/s, 100-byte payloads', transport: 'ws', subscribers: 1000, rate: 100 },
+  { id: 'S2', title: '1,000 SSE subscribers, 50 msg/s', transport: 'sse', subscribers: 1000, rate: 50 },
+  { id: 'S3', title: '10,000 WS connections held open, 10 msg/s (RSS per connection)', transport: 'ws', subscribers: 10_000, rate: 10 },
+  { id: 'S4', title: 'light load: 1,000 WS x 20 msg/s (latency)', transport: 'ws', subscribers: 1000, rate: 20 },
+  { id: 'S5', title: '100 WS subscribers at 5,000 msg/s (batching)', transport: 'ws', subscribers: 100, rate: 5000 },
+];
+const only = arg('scenarios', '').split(',').filter(Boolean);
+const scenarios = only.length ? SCENARIOS.filter((scenario) => only.includes(scenario.id)) : SCENARIOS;
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address();
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+async function waitFor(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const reachable = (port) =>
+  new Promise((done) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', method: 'GET' }, (response) => {
+      response.resume();
+      done(true);
+    });
+    req.on('error', () => done(false));
+    req.end();
+  });
+
+/** The target processes: their pids for RSS and CPU, their URLs, the body each expects. */
+const TARGETS = {
+  floor: {
+    name: 'ws broadcast (floor)',
+    async start() {
+      const port = await freePort();
+      const child = fork(join(HERE, 'floor-server.mjs'), [String(port)], { stdio: 'ignore' });
+      await waitFor(() => reachable(port), 10_000, 'the floor server');
+      return {
+        pids: () => [child.pid],
+        publish: { path: '/pub', body: (payload) => JSON.stringify(payload) },
+        subscribe: (transport) => (transport === 'ws' ? `ws://127.0.0.1:${port}/sub` : `http://127.0.0.1:${port}/sse`),
+        port,
+        stop: async () => {
+          child.kill('SIGTERM');
+          await new Promise((done) => child.on('exit', done));
+        },
+      };
+    },
+  },
+  nchan: {
+    name: 'nginx + nchan',
+    missing: () =>
+      !existsSync(NGINX) || !existsSync(NCHAN_MODULE) ? 'install the Debian packages nginx-light and libnginx-mod-nchan' : undefined,
+    async start() {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 'dsa-nchan-'));
+      writeFileSync(
+        join(dir, 'nginx.conf'),
+        readFileSync(join(HERE, 'nchan.conf'), 'utf8').replaceAll('__PORT__', String(port)).replaceAll('__DIR__', dir),
+      );
+      const child = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+      await waitFor(() => reachable(port), 10_000, 'nginx');
+      return {
+        pids: () => [child.pid, ...childPids(child.pid)],
+        publish: { path: '/pub', body: (payload) => JSON.stringify(payload) },
+        subscribe: (transport) => (transport === 'ws' ? `ws://127.0.0.1:${port}/sub` : `http://127.0.0.1:${port}/sub`),
+        port,
+        stop: async () => {
+          child.kill('SIGTERM');
+          await new Promise((done) => child.on('exit', done));
+        },
+      };
+    },
+  },
+  ours: {
+    name: 'data-streaming-api',
+    missing: () => (existsSync(join(ROOT, 'backend/dist/main.js')) ? undefined : 'build it first: npm run build -w backend'),
+    async start() {
+      const port = await freePort();
+      // BENCH_PROFILE_DIR=/tmp/prof writes a CPU profile of the service (node --cpu-prof) for each scenario.
+      const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+      const child = spawn(process.execPath, [...profile, join(ROOT, 'backend/dist/main.js')], {
+        cwd: ROOT,
+        stdio: 'ignore',
+        env: {
+          PATH: process.env.PATH,
+          DATA_STREAMING_API_HOST: '127.0.0.1',
+          DATA_STREAMING_API_PORT: String(port),
+          DATA_STREAMING_DEMO_ENABLED: 'false',
+          DATA_STREAMING_DATA_DIR: mkdtempSync(join(tmpdir(), 'dsa-bench-')),
+          DATA_STREAMING_LOG_LEVEL: 'WARN',
+          // The defaults allow 200 WebSocket and 100 SSE connections: the bench needs room for its subscribers.
+          WEBSOCKET_MAX_CONNECTIONS: '20000',
+          SSE_MAX_CONNECTIONS: '5000',
+        },
+      });
+      await waitFor(() => reachable(port), 20_000, 'data-streaming-api');
+      return {
+        pids: () => [child.pid],
+        publish: { path: '/events', body: (payload) => JSON.stringify({ channel: 'metrics_updates', type: 'bench', data: payload }) },
+        subscribe: (transport) =>
+          transport === 'ws' ? `ws://127.0.0.1:${port}/ws/metrics_updates` : `http://127.0.0.1:${port}/sse/real_time_metrics`,
+        port,
+        stop: async () => {
+          child.kill('SIGTERM');
+          await new Promise((done) => child.on('exit', done));
+        },
+      };
+    },
+  },
+};
+
+function childPids(parent) {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+function usage(pids) {
+  let rss = 0;
+  let cpu = 0;
+  for (const pid of pids) {
+    try {
+      rss += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      cpu += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // gone
+    }
+  }
+  return { rss, cpu };
+}
+
+async function publishFor(target, rate, seconds) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const pad = 'x'.repeat(60);
+  let sent = 0;
+  let failed = 0;
+  let inFlight = 0;
+  const start = performance.now();
+  const total = Math.round(rate * seconds);
+  for (let sequence = 0; sequence < total; sequence++) {
+    const due = start + (sequence * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    let guard = 0;
+    while (inFlight >= 512 && guard++ < 10_000) await sleep(1);
+    if (performance.now() - start > seconds * 1000 + 5000) break;
+    const body = target.publish.body({ s: sequence, t: now(), p: pad });
+    inFlight++;
+    sent++;
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: target.port,
+        path: target.publish.path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        if (response.statusCode >= 300) failed++;
+        response.resume();
+        response.on('end', () => inFlight--);
+      },
+    );
+    req.on('error', () => {
+      failed++;
+      inFlight--;
+    });
+    req.end(body);
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  await waitFor(async () => inFlight === 0, 10_000, 'publishes to finish').catch(() => undefined);
+  agent.destroy();
+  return { sent: sent - failed, failed, elapsed };
+}
+
+async function runScenario(scenario, target) {
+  const workers = Math.min(4, Math.max(1, Math.ceil(scenario.subscribers / 500)));
+  const url = target.subscribe(scenario.transport);
+  const before = usage(target.pids());
+  const children = [];
+  const connectedReports = [];
+  for (let index = 0; index < workers; index++) {
+    const count = Math.floor(scenario.subscribers / workers) + (index < scenario.subscribers % workers ? 1 : 0);
+    const child = fork(join(HERE, 'subscriber-worker.mjs'), [JSON.stringify({ url, transport: scenario.transport, count })], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    children.push(child);
+    connectedReports.push(new Promise((done) => child.once('message', done)));
+  }
+  const connected = await Promise.race([
+    Promise.all(connectedReports),
+    sleep(120_000).then(() => {
+      throw new Error('subscribers did not connect in 2 minutes');
+    }),
+  ]);
+  const subscribers = connected.reduce((sum, report) => sum + report.connected, 0);
+  const refused = connected.reduce((sum, report) => sum + report.refused, 0);
+  await sleep(1000);
+  const idle = usage(target.pids());
+  for (const child of children) child.send({ type: 'measure' });
+  await sleep(200);
+  const cpuStart = usage(target.pids()).cpu;
+  const published = await publishFor(target, scenario.rate, DURATION_S);
+  const cpuEnd = usage(target.pids()).cpu;
+  await sleep(2000);
+  const results = await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((done) => {
+          child.once('message', done);
+          child.send({ type: 'stop' });
+        }),
+    ),
+  );
+  const latencies = new Float64Array(results.reduce((sum, result) => sum + Buffer.from(result.latencies, 'base64').length / 8, 0));
+  let offset = 0;
+  for (const result of results) {
+    const values = new Float64Array(new Uint8Array(Buffer.from(result.latencies, 'base64')).buffer);
+    latencies.set(values, offset);
+    offset += values.length;
+  }
+  latencies.sort();
+  const pick = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : NaN);
+  const delivered = results.reduce((sum, result) => sum + result.received, 0);
+  const expected = published.sent * subscribers;
+  await Promise.all(children.map((child) => new Promise((done) => (child.exitCode !== null ? done() : child.once('exit', done)))));
+  return {
+    subscribers,
+    refused,
+    published: published.sent,
+    publishRate: published.sent / published.elapsed,
+    expected,
+    delivered,
+    loss: expected - delivered,
+    deliveredPerSecond: delivered / published.elapsed,
+    p50: pick(50),
+    p90: pick(90),
+    p99: pick(99),
+    max: latencies.length ? latencies[latencies.length - 1] : NaN,
+    rssPerConnection: subscribers ? (idle.rss - before.rss) / subscribers : NaN,
+    rss: idle.rss,
+    cpu: (cpuEnd - cpuStart) / published.elapsed,
+  };
+}
+
+const rows = [];
+const missingPeers = [];
+for (const scenario of scenarios) {
+  for (const [key, definition] of Object.entries(TARGETS)) {
+    const missing = definition.missing?.();
+    if (missing) {
+      if (!missingPeers.includes(`${definition.name}: ${missing}`)) missingPeers.push(`${definition.name}: ${missing}`);
+      continue;
+    }
+    process.stderr.write(`${scenario.id} ${definition.name} ...\n`);
+    const target = await definition.start();
+    try {
+      rows.push({ scenario, key, name: definition.name, ...(await runScenario(scenario, target)) });
+    } finally {
+      await target.stop();
+    }
+    await sleep(1000);
+  }
+}
+
+const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+const kb = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(1)}` : '-');
+const lines = [];
+lines.push(`# Fan-out benchmark`, '');
+lines.push(
+  `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; date ${new Date().toISOString()}.`,
+);
+lines.push(
+  `Command: \`npm run bench:fanout\` (${DURATION_S} s of publishing per scenario and target; load generator, publisher and server share the machine).`,
+  '',
+);
+if (missingPeers.length) lines.push(`Peers not measured: ${missingPeers.join('; ')}.`, '');
+lines.push(
+  '| scenario | target | subscribers (refused) | published msg/s | expected | delivered | loss | delivered msg/s | p50 ms | p90 ms | p99 ms | max ms | RSS KB/conn | server CPU |',
+);
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const row of rows) {
+  lines.push(
+    `| ${row.scenario.id} | ${row.name} | ${row.subscribers} (${row.refused}) | ${fmt(row.publishRate, 0)} | ${row.expected} | ${row.delivered} | ${row.loss} | ${fmt(row.deliveredPerSecond, 0)} | ${fmt(row.p50, 2)} | ${fmt(row.p90, 2)} | ${fmt(row.p99, 2)} | ${fmt(row.max, 1)} | ${kb(row.rssPerConnection)} | ${fmt(row.cpu * 100, 0)}% |`,
+  );
+}
+lines.push('', '## Ratios of data-streaming-api to each peer (same run)', '');
+lines.push('| scenario | peer | p99 ratio (lower is better) | delivered msg/s ratio (higher is better) | RSS/conn ratio |');
+lines.push('|---|---|---|---|---|');
+for (const scenario of scenarios) {
+  const ours = rows.find((row) => row.scenario === scenario && row.key === 'ours');
+  for (const peer of rows.filter((row) => row.scenario === scenario && row.key !== 'ours')) {
+    if (!ours) continue;
+    lines.push(
+      `| ${scenario.id} | ${peer.name} | ${fmt(ours.p99 / peer.p99, 2)} | ${fmt(ours.deliveredPerSecond / peer.deliveredPerSecond, 2)} | ${fmt(ours.rssPerConnection / peer.rssPerConnection, 2)} |`,
+    );
+  }
+}
+lines.push('', 'Scenarios:', ...scenarios.map((scenario) => `- ${scenario.id}: ${scenario.title}`));
+const report = lines.join('\n');
+process.stdout.write(`\n${report}\n`);
+const out = arg('out', join(ROOT, 'docs/bench/fanout-latest.md'));
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${report}\n`);
+process.stderr.write(`written to ${out}\n`);

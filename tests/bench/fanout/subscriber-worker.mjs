@@ -1,0 +1,128 @@
+// One load-generator process: opens `count` WebSocket or SSE subscribers to a target, records publish→receipt
+// latency of every message it gets, and reports to the orchestrator over IPC. Loopback only; every loop bounded.
+import { request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(resolve(dirname(fileURLToPath(import.meta.url)), '../../../backend/package.json'));
+const { WebSocket } = require('ws');
+
+const now = () => performance.timeOrigin + performance.now();
+const options = JSON.parse(process.argv[2]);
+const latencies = [];
+let received = 0;
+let refused = 0;
+let connected = 0;
+let closedEarly = 0;
+const sockets = [];
+let measuring = false;
+
+/** The payload's send time and sequence, from the target's frame format. */
+function record(text) {
+  let frame;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return;
+  }
+  const items = frame.kind === 'batch' ? frame.events : frame.kind === 'event' ? [frame] : frame.kind ? [] : [frame];
+  const at = now();
+  for (const item of items) {
+    const payload = item.data ?? item;
+    if (typeof payload.t !== 'number') continue;
+    received++;
+    if (measuring && latencies.length < 5_000_000) latencies.push(at - payload.t);
+  }
+}
+
+function openWebSocket() {
+  return new Promise((done) => {
+    const socket = new WebSocket(options.url, { perMessageDeflate: false, handshakeTimeout: 20_000 });
+    let settled = false;
+    const settle = (ok) => {
+      if (settled) return;
+      settled = true;
+      if (ok) connected++;
+      else refused++;
+      done();
+    };
+    socket.on('open', () => settle(true));
+    socket.on('unexpected-response', (_request, response) => {
+      response.resume();
+      settle(false);
+    });
+    socket.on('error', () => settle(false));
+    socket.on('message', (data) => record(String(data)));
+    socket.on('close', () => {
+      if (settled && connected > 0 && !stopping) closedEarly++;
+    });
+    sockets.push(socket);
+  });
+}
+
+function openEventSource() {
+  return new Promise((done) => {
+    const req = request(options.url, { headers: { accept: 'text/event-stream' }, agent: false }, (response) => {
+      if (response.statusCode !== 200) {
+        refused++;
+        response.resume();
+        done();
+        return;
+      }
+      connected++;
+      done();
+      response.setEncoding('utf8');
+      let buffer = '';
+      response.on('data', (chunk) => {
+        buffer += chunk;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block
+            .split('\n')
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trimStart())
+            .join('\n');
+          if (data) record(data);
+        }
+      });
+      response.on('close', () => {
+        if (!stopping) closedEarly++;
+      });
+    });
+    req.on('error', () => {
+      refused++;
+      done();
+    });
+    req.end();
+    sockets.push(req);
+  });
+}
+
+let stopping = false;
+const open = options.transport === 'sse' ? openEventSource : openWebSocket;
+for (let start = 0; start < options.count; start += 100) {
+  await Promise.all(Array.from({ length: Math.min(100, options.count - start) }, () => open()));
+}
+process.send({ type: 'connected', connected, refused });
+
+process.on('message', (message) => {
+  if (message.type === 'measure') {
+    measuring = true;
+    received = 0;
+  }
+  if (message.type === 'stop') {
+    stopping = true;
+    measuring = false;
+    const values = Float64Array.from(latencies);
+    process.send({ type: 'result', received, refused, connected, closedEarly, latencies: Buffer.from(values.buffer).toString('base64') });
+    for (const socket of sockets) {
+      if (typeof socket.terminate === 'function') socket.terminate();
+      else socket.destroy();
+    }
+    setTimeout(() => process.exit(0), 100);
+  }
+});
