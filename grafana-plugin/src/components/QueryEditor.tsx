@@ -75,6 +75,19 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
   };
   const numberOrUndefined = (text: string) =>
     text.trim() === '' || !Number.isFinite(Number(text)) ? undefined : Number(text);
+  const numberField = (label: string, id: string, tooltip: string, key: 'bufferSize' | 'windowSeconds') => (
+    <InlineField label={label} labelWidth={12} tooltip={tooltip}>
+      <Input
+        id={id}
+        type="number"
+        min={1}
+        width={12}
+        value={query[key] ?? ''}
+        onChange={(event) => update({ [key]: numberOrUndefined(event.currentTarget.value) }, false)}
+        onBlur={onRunQuery}
+      />
+    </InlineField>
+  );
 
   return (
     <Stack direction="column" gap={1}>
@@ -164,28 +177,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
             onBlur={onRunQuery}
           />
         </InlineField>
-        <InlineField label="Buffer" labelWidth={12} tooltip="Rows kept; default: the panel's max data points">
-          <Input
-            id="query-editor-buffer"
-            type="number"
-            min={1}
-            width={12}
-            value={query.bufferSize ?? ''}
-            onChange={(event) => update({ bufferSize: numberOrUndefined(event.currentTarget.value) }, false)}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
-        <InlineField label="Window (s)" labelWidth={12} tooltip="Keep only rows this recent">
-          <Input
-            id="query-editor-window"
-            type="number"
-            min={1}
-            width={12}
-            value={query.windowSeconds ?? ''}
-            onChange={(event) => update({ windowSeconds: numberOrUndefined(event.currentTarget.value) }, false)}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+        {numberField('Buffer', 'query-editor-buffer', "Rows kept; default: the panel's max data points", 'bufferSize')}
+        {numberField('Window (s)', 'query-editor-window', 'Keep only rows this recent', 'windowSeconds')}
       </Stack>
     </Stack>
   );

@@ -81,18 +81,16 @@ describe('ChannelHub', () => {
       expect(delays[index]).toBeLessThanOrEqual(ceiling + 10);
     });
     expect(ScriptedSocket.opened.at(-1)!.url).toBe('ws://x/ws/c?since=e%3A7');
-    ScriptedSocket.opened
-      .at(-1)!
-      .send({
-        kind: 'welcome',
-        channel: 'c',
-        epoch: 'f',
-        last_id: 'f:3',
-        resumed: true,
-        recovered: false,
-        reason: 'epoch_changed',
-        replayed: 3,
-      });
+    ScriptedSocket.opened.at(-1)!.send({
+      kind: 'welcome',
+      channel: 'c',
+      epoch: 'f',
+      last_id: 'f:3',
+      resumed: true,
+      recovered: false,
+      reason: 'epoch_changed',
+      replayed: 3,
+    });
     expect(notices).toEqual(['Events may be missing: the service restarted (resumed at f:3).']);
   });
 

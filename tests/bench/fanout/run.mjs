@@ -240,6 +240,7 @@ async function runScenario(scenario, target) {
     }),
   ]);
   const subscribers = connected.reduce((sum, report) => sum + report.connected, 0);
+  process.stderr.write(`  ${subscribers} subscribers connected; publishing ${scenario.rate} msg/s for ${DURATION_S} s\n`);
   const refused = connected.reduce((sum, report) => sum + report.refused, 0);
   await sleep(1000);
   const idle = usage(target.pids());
@@ -312,7 +313,12 @@ for (const scenario of scenarios) {
 const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 const kb = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(1)}` : '-');
 const lines = [];
-lines.push(`# Fan-out benchmark`, '');
+lines.push(
+  `# Fan-out benchmark`,
+  '',
+  'Written by tests/bench/fanout/run.mjs; analysis and history in docs/ARCHITECTURE.md (Performance).',
+  '',
+);
 lines.push(
   `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; date ${new Date().toISOString()}.`,
 );
@@ -343,9 +349,46 @@ for (const scenario of scenarios) {
   }
 }
 lines.push('', 'Scenarios:', ...scenarios.map((scenario) => `- ${scenario.id}: ${scenario.title}`));
+
+// The goals of the fan-out issue, judged on this run.
+const find = (id, key) => rows.find((row) => row.scenario.id === id && row.key === key);
+const goals = [
+  [
+    'S1',
+    'no loss, p99 at or below nchan',
+    (ours, nchan) => ours.loss === 0 && nchan && ours.p99 <= nchan.p99,
+    (ours, nchan) => `loss ${ours.loss}, p99 ${fmt(ours.p99, 2)} ms vs nchan ${fmt(nchan?.p99, 2)} ms`,
+  ],
+  [
+    'S2',
+    'no loss, p99 at or below nchan',
+    (ours, nchan) => ours.loss === 0 && nchan && ours.p99 <= nchan.p99,
+    (ours, nchan) => `loss ${ours.loss}, p99 ${fmt(ours.p99, 2)} ms vs nchan ${fmt(nchan?.p99, 2)} ms`,
+  ],
+  [
+    'S3',
+    'at most 15 KB RSS per idle WebSocket',
+    (ours) => ours.rssPerConnection <= 15 * 1024,
+    (ours) => `${kb(ours.rssPerConnection)} KB per connection`,
+  ],
+  ['S4', 'p99 under 30 ms', (ours) => ours.p99 < 30, (ours) => `p99 ${fmt(ours.p99, 2)} ms`],
+  [
+    'S5',
+    'delivered msg/s at least twice nchan',
+    (ours, nchan) => nchan && ours.deliveredPerSecond >= 2 * nchan.deliveredPerSecond,
+    (ours, nchan) => `${fmt(ours.deliveredPerSecond, 0)} vs nchan ${fmt(nchan?.deliveredPerSecond, 0)} msg/s`,
+  ],
+];
+lines.push('', '## Goals, judged on this run', '', '| scenario | goal | met | figures |', '|---|---|---|---|');
+for (const [id, goal, met, figures] of goals) {
+  const ours = find(id, 'ours');
+  if (!ours) continue;
+  const nchan = find(id, 'nchan');
+  lines.push(`| ${id} | ${goal} | ${met(ours, nchan) ? 'yes' : 'no'} | ${figures(ours, nchan)} |`);
+}
 const report = lines.join('\n');
 process.stdout.write(`\n${report}\n`);
-const out = arg('out', join(ROOT, 'docs/bench/fanout-latest.md'));
+const out = arg('out', join(ROOT, 'docs/BENCHMARKS.md'));
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${report}\n`);
 process.stderr.write(`written to ${out}\n`);

@@ -13,6 +13,8 @@
  * counter over the window; `percentile` takes the quantile (0-100) as third argument. Parsed into a tree at load;
  * never evaluated with eval.
  */
+import { PositionedSyntaxError } from '../../common/syntax-error';
+
 export const FUNCTIONS = ['last', 'avg', 'min', 'max', 'sum', 'count', 'rate', 'percentile'] as const;
 export type QueryFunction = (typeof FUNCTIONS)[number];
 
@@ -25,15 +27,7 @@ export interface PanelQuery {
   top?: number;
 }
 
-export class QuerySyntaxError extends Error {
-  constructor(
-    readonly reason: string,
-    readonly position: number,
-  ) {
-    super(`${reason} at position ${position + 1}`);
-    this.name = 'QuerySyntaxError';
-  }
-}
+export class QuerySyntaxError extends PositionedSyntaxError {}
 
 type Token = { type: 'word' | 'number' | 'window' | '(' | ')' | ',' | 'end'; text: string; position: number };
 

@@ -3,6 +3,8 @@
  * Parsed by a small recursive-descent parser into a tree and evaluated by walking it: no eval, no Function,
  * no third-party expression engine. Precedence, loosest first: or, and, not, comparison.
  */
+import { PositionedSyntaxError } from '../../common/syntax-error';
+
 export type Comparator = '>' | '>=' | '<' | '<=' | '==' | '!=';
 
 export type Operand = { kind: 'number'; value: number } | { kind: 'metric'; name: string; position: number };
@@ -12,16 +14,7 @@ export type Condition =
   | { kind: 'not'; operand: Condition }
   | { kind: 'compare'; op: Comparator; left: Operand; right: Operand };
 
-export class ConditionSyntaxError extends Error {
-  constructor(
-    readonly reason: string,
-    /** 0-based index into the condition text. */
-    readonly position: number,
-  ) {
-    super(`${reason} at position ${position + 1}`);
-    this.name = 'ConditionSyntaxError';
-  }
-}
+export class ConditionSyntaxError extends PositionedSyntaxError {}
 
 type Token =
   | { type: 'number'; value: number; position: number }
