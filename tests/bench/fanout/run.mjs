@@ -231,6 +231,9 @@ async function runScenario(scenario, target) {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     children.push(child);
+    child.on('exit', (code, signal) => {
+      if (code !== 0) process.stderr.write(`  a subscriber worker exited early (code ${code}, signal ${signal})\n`);
+    });
     connectedReports.push(new Promise((done) => child.once('message', done)));
   }
   const connected = await Promise.race([

@@ -11,6 +11,10 @@ const { WebSocket } = require('ws');
 
 const now = () => performance.timeOrigin + performance.now();
 const options = JSON.parse(process.argv[2]);
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`subscriber worker: ${error.stack ?? error}\n`);
+  process.exit(70);
+});
 const latencies = [];
 let received = 0;
 let refused = 0;
