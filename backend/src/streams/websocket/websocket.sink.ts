@@ -10,6 +10,8 @@ import type { ControlMessage, Sink } from '../fanout/sink';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_GRACE_MS } from './close-codes';
 import { textFrame } from './frame';
 
+const OPEN = 1;
+
 export class WebSocketSink implements Sink {
   readonly transport = 'websocket' as const;
   private readonly batchPrefix: string;
@@ -40,6 +42,8 @@ export class WebSocketSink implements Sink {
   }
 
   writeOne(message: StreamMessage): number {
+    // After a close frame nothing else may follow on the socket (RFC 6455 §5.5.1); `ws` guards its own sends.
+    if (this.socket.readyState !== OPEN) return 0;
     if (this.raw) {
       this.raw.write(message.websocketFrame);
       return message.byteLength;
@@ -50,6 +54,7 @@ export class WebSocketSink implements Sink {
   }
 
   writeBatch(messages: readonly StreamMessage[]): number {
+    if (this.socket.readyState !== OPEN) return 0;
     let text = this.batchPrefix;
     for (let index = 0; index < messages.length; index++) {
       text += (index === 0 ? '' : ',') + (messages[index] as StreamMessage).payload;
