@@ -122,11 +122,11 @@ process.on('message', (message) => {
     stopping = true;
     measuring = false;
     const values = Float64Array.from(latencies);
-    process.send({ type: 'result', received, refused, connected, closedEarly, latencies: Buffer.from(values.buffer).toString('base64') });
     for (const socket of sockets) {
       if (typeof socket.terminate === 'function') socket.terminate();
       else socket.destroy();
     }
-    setTimeout(() => process.exit(0), 100);
+    // Exit only once the (large) result has left: an exit right after send can lose it.
+    process.send({ type: 'result', received, refused, connected, closedEarly, latencies: Buffer.from(values.buffer).toString('base64') }, () => process.exit(0));
   }
 });
