@@ -127,6 +127,9 @@ process.on('message', (message) => {
       else socket.destroy();
     }
     // Exit only once the (large) result has left: an exit right after send can lose it.
-    process.send({ type: 'result', received, refused, connected, closedEarly, latencies: Buffer.from(values.buffer).toString('base64') }, () => process.exit(0));
+    process.send(
+      { type: 'result', received, refused, connected, closedEarly, latencies: Buffer.from(values.buffer).toString('base64') },
+      () => process.exit(0),
+    );
   }
 });
