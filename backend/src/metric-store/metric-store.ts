@@ -46,14 +46,6 @@ export class MetricStore {
     for (const metric of metrics) this.series.set(metric, new Map());
   }
 
-  has(metric: string): boolean {
-    return this.series.has(metric);
-  }
-
-  names(): string[] {
-    return [...this.series.keys()];
-  }
-
   record(metric: string, key: string, value: number, at = Date.now()): void {
     const byKey = this.series.get(metric);
     if (!byKey || !Number.isFinite(value)) return;

@@ -80,10 +80,6 @@ export class HighFrequencyService implements OnModuleInit, OnApplicationShutdown
     return this.streams.has(name);
   }
 
-  names(): string[] {
-    return [...this.streams.keys()];
-  }
-
   /** Publishes each stream's changes since the last tick. */
   async tick(): Promise<void> {
     for (const stream of this.streams.values()) {
