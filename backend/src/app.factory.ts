@@ -7,9 +7,10 @@ import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.schema';
+import { PublishFastPath } from './ingest/publish-fast-path';
 
 const LOG_LEVELS: Record<AppConfig['performance']['log_level'], LogLevel[]> = {
   DEBUG: ['fatal', 'error', 'warn', 'log', 'debug'],
@@ -39,6 +40,13 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
 
   const server: Server = app.getHttpServer();
+  // POST /events skips the framework pipeline in the common case (see publish-fast-path.ts).
+  const fastPath = app.get(PublishFastPath);
+  const framework = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (!fastPath.handle(request, response)) for (const listener of framework) listener(request, response);
+  });
   server.requestTimeout = config.service.request_timeout * 1000;
   server.headersTimeout = Math.min(server.requestTimeout, 20_000);
   server.keepAliveTimeout = 5_000;

@@ -1,4 +1,5 @@
 /** POST /events: what is accepted, what is refused and how, and that a refusal publishes nothing. */
+import { gzipSync } from 'node:zlib';
 import { getJson, post, startApp, type RunningApp } from './support/app';
 import { event, events } from './support/factories';
 
@@ -70,6 +71,39 @@ describe('POST /events', () => {
     const response = await fetch(`${service.http}/events`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
     expect(response.status).toBe(415);
     expect(await response.json()).toMatchObject({ error: 'unsupported_media_type' });
+  });
+
+  it('takes the same body through the framework route when it is compressed or declares another charset', async () => {
+    // The lean path answers plain JSON; these requests fall through to EventsController and must behave the same.
+    const gzipped = await fetch(`${service.http}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify(event())),
+    });
+    expect(gzipped.status).toBe(202);
+    expect(await gzipped.json()).toMatchObject({ accepted: 1, ids: [expect.stringMatching(/^\w+:\d+$/)] });
+    const latin1 = await post(service.http, '/events', event(), { 'content-type': 'application/json; charset=iso-8859-1' });
+    expect(latin1.status).toBe(415);
+    expect(latin1.body).toMatchObject({ error: 'unsupported_media_type' });
+  });
+
+  it('refuses a chunked body that grows past max_body_bytes with 413 and publishes nothing', async () => {
+    const before = await lastOffset('metrics_updates');
+    const encoder = new TextEncoder();
+    const parts = [
+      '{"channel":"metrics_updates","type":"x","data":{"blob":"',
+      ...Array.from({ length: 80 }, () => 'z'.repeat(1024)),
+      '"}}',
+    ];
+    const response = await fetch(`${service.http}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: ReadableStream.from(parts.map((part) => encoder.encode(part))),
+      duplex: 'half',
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: 'payload_too_large' });
+    expect(await lastOffset('metrics_updates')).toBe(before);
   });
 
   it('answers unknown routes with the JSON error shape', async () => {

@@ -1,5 +1,7 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { ApiKeys } from './api-keys';
 import { AuthController } from './auth.controller';
 
-@Module({ controllers: [AuthController] })
+@Global()
+@Module({ controllers: [AuthController], providers: [ApiKeys], exports: [ApiKeys] })
 export class AuthModule {}

@@ -10,12 +10,16 @@ import type { StreamMessage } from '../../bus/stream-message';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
 import { StreamingMetrics, TRANSPORTS, type Transport } from '../../metrics/streaming.metrics';
+import { Burst } from './burst';
 import type { Sink } from './sink';
 import { Subscriber, type DeliveryPolicy } from './subscriber';
 
 class Topic {
   readonly subscribers = new Set<Subscriber>();
   unsubscribe: Unsubscribe | undefined;
+  /** Messages received in this turn of the event loop, delivered together at its end (see Burst). */
+  pending: StreamMessage[] = [];
+  scheduled = false;
 }
 
 export interface AttachOptions {
@@ -68,7 +72,7 @@ export class FanoutService implements OnApplicationShutdown {
     });
     const topic = this.topic(channel);
     topic.subscribers.add(subscriber);
-    topic.unsubscribe ??= this.bus.subscribe(channel, (message) => this.broadcast(topic, message));
+    topic.unsubscribe ??= this.bus.subscribe(channel, (message) => this.enqueue(topic, message));
 
     let replay: StreamMessage[] = [];
     let recovered = true;
@@ -96,7 +100,8 @@ export class FanoutService implements OnApplicationShutdown {
       replayed: replay.length,
     });
     options.beforeLive?.(subscriber);
-    subscriber.goLive(replay);
+    // Without `since` nothing was awaited since the welcome's position was read: anything up to it is history.
+    subscriber.goLive(replay, options.since ? undefined : { epoch: state.epoch, offset: state.lastOffset });
     return subscriber;
   }
 
@@ -111,22 +116,36 @@ export class FanoutService implements OnApplicationShutdown {
     }
   }
 
-  private broadcast(topic: Topic, message: StreamMessage): void {
+  private enqueue(topic: Topic, message: StreamMessage): void {
+    topic.pending.push(message);
+    if (topic.scheduled) return;
+    topic.scheduled = true;
+    setImmediate(this.broadcast, topic);
+  }
+
+  private readonly broadcast = (topic: Topic): void => {
+    topic.scheduled = false;
+    const messages = topic.pending;
+    topic.pending = [];
+    if (messages.length === 0) return;
+    const burst = messages.length === 1 ? undefined : new Burst(messages);
+    const first = messages[0] as StreamMessage;
     let wroteWebsocket = false;
     let wroteSse = false;
     for (const subscriber of topic.subscribers) {
-      if (subscriber.deliver(message)) {
+      if (burst ? subscriber.deliverBurst(burst) : subscriber.deliver(first)) {
         if (subscriber.transport === 'websocket') wroteWebsocket = true;
         else wroteSse = true;
       }
     }
-    // Written synchronously in one loop: the time now is the latency of the last subscriber served.
+    // Written synchronously in one loop: the time now is the latency of the last subscriber served, from the
+    // burst's oldest message.
     if (wroteWebsocket || wroteSse) {
-      const seconds = (performance.now() - message.acceptedAt) / 1000;
+      const seconds = (performance.now() - first.acceptedAt) / 1000;
       if (wroteWebsocket) this.latency.websocket.observe(seconds);
       if (wroteSse) this.latency.sse.observe(seconds);
     }
-  }
+  };
 
   /** Per channel: subscribers here, by transport. */
   subscriberCounts(channel: string): Record<Transport, number> {
@@ -137,7 +156,10 @@ export class FanoutService implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    for (const topic of this.topics.values()) topic.unsubscribe?.();
+    for (const topic of this.topics.values()) {
+      topic.unsubscribe?.();
+      topic.pending = [];
+    }
     this.topics.clear();
   }
 }

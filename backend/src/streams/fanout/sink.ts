@@ -5,6 +5,7 @@
  */
 import type { StreamMessage } from '../../bus/stream-message';
 import type { Transport } from '../../metrics/streaming.metrics';
+import type { Burst } from './burst';
 
 /** Control messages: every frame that is not an event (docs/PROTOCOL.md). */
 export type ControlMessage =
@@ -32,7 +33,9 @@ export interface Sink {
   offDrained(listener: () => void): void;
   /** Writes one message; returns the payload bytes written. */
   writeOne(message: StreamMessage): number;
-  /** Writes several messages as one coalesced write; returns the payload bytes written. */
+  /** Writes a burst's messages, each as its own frame or event, in one write; returns the payload bytes written. */
+  writeBurst(burst: Burst): number;
+  /** Writes several messages as one batch message; returns the payload bytes written. */
   writeBatch(messages: readonly StreamMessage[]): number;
   writeControl(message: ControlMessage, id?: string): void;
   /** Closes the connection as a slow consumer (WebSocket close 4000, SSE error event). */

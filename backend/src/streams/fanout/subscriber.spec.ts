@@ -1,5 +1,6 @@
 import { MemoryBus } from '../../bus/memory.bus';
 import type { StreamMessage } from '../../bus/stream-message';
+import { Burst } from './burst';
 import type { ControlMessage, Sink } from './sink';
 import { Subscriber, type DeliveryPolicy } from './subscriber';
 
@@ -24,6 +25,9 @@ class ManualSink implements Sink {
   }
   writeOne(message: StreamMessage): number {
     return this.writeBatch([message]);
+  }
+  writeBurst(burst: Burst): number {
+    return this.writeBatch(burst.messages);
   }
   writeBatch(messages: readonly StreamMessage[]): number {
     this.writes.push([...messages]);
@@ -53,7 +57,8 @@ async function messages(count: number, size = 10): Promise<StreamMessage[]> {
   );
 }
 
-function subscriber(sink: ManualSink, policy: Partial<DeliveryPolicy> = {}, onSlow = jest.fn()): Subscriber {
+/** A subscriber on a manual sink; `live: false` leaves it before goLive, holding live messages. */
+function subscriber(sink: ManualSink, policy: Partial<DeliveryPolicy> = {}, onSlow = jest.fn(), live = true): Subscriber {
   const result = new Subscriber(
     'c',
     sink,
@@ -61,7 +66,7 @@ function subscriber(sink: ManualSink, policy: Partial<DeliveryPolicy> = {}, onSl
     metrics,
     onSlow,
   );
-  result.goLive([]);
+  if (live) result.goLive([]);
   return result;
 }
 
@@ -130,15 +135,40 @@ describe('Subscriber', () => {
     expect(sink.writes.map((write) => write.length)).toEqual([1, 1, 1, 1]);
   });
 
+  it('writes a burst in one write while the connection keeps up, and queues its messages while busy', async () => {
+    const sink = new ManualSink();
+    const sub = subscriber(sink);
+    const list = await messages(7);
+    expect(sub.deliverBurst(new Burst(list.slice(0, 3)))).toBe(true);
+    expect(sink.writes.map((write) => write.map((message) => message.offset))).toEqual([[1, 2, 3]]);
+    sink.buffered = 2000;
+    expect(sub.deliverBurst(new Burst(list.slice(3, 7)))).toBe(false);
+    sink.drain();
+    expect(sink.writes.map((write) => write.map((message) => message.offset))).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
+  });
+
+  it('never writes a burst message twice: offsets at or before the last one written are dropped', async () => {
+    const sink = new ManualSink();
+    const sub = subscriber(sink);
+    const list = await messages(5);
+    sub.deliverBurst(new Burst(list.slice(0, 3)));
+    sub.deliverBurst(new Burst(list.slice(1, 5)));
+    expect(sink.writes.flat().map((message) => message.offset)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('goes live after the position the welcome announced when it did not replay', async () => {
+    const sink = new ManualSink();
+    const sub = subscriber(sink, { batchSize: 100 }, jest.fn(), false);
+    const list = await messages(4);
+    const announced = list[1] as StreamMessage;
+    sub.goLive([], { epoch: announced.epoch, offset: announced.offset });
+    sub.deliverBurst(new Burst(list));
+    expect(sink.writes.flat().map((message) => message.offset)).toEqual([3, 4]);
+  });
+
   it('holds live messages during a replay and drops those the replay already delivered', async () => {
     const sink = new ManualSink();
-    const sub = new Subscriber(
-      'c',
-      sink,
-      { maxQueueBytes: 1e6, batchSize: 100, batchBytes: 1e6, flushInterval: 1e4, immediate: false },
-      metrics,
-      jest.fn(),
-    );
+    const sub = subscriber(sink, { batchSize: 100 }, jest.fn(), false);
     const list = await messages(6);
     sub.deliver(list[3] as StreamMessage);
     sub.deliver(list[4] as StreamMessage);

@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import type { StreamMessage } from '../../bus/stream-message';
 import type { TransportMetrics } from '../../metrics/streaming.metrics';
+import type { Burst } from './burst';
 import type { ControlMessage, Sink } from './sink';
 
 export interface DeliveryPolicy {
@@ -79,14 +80,47 @@ export class Subscriber {
     return false;
   }
 
+  /**
+   * Offers a burst (messages of this channel in offset order). A subscriber that keeps up gets it in one write;
+   * otherwise each message takes the path of `deliver`. Returns true when the burst was written at once.
+   */
+  deliverBurst(burst: Burst): boolean {
+    if (this.closed) return false;
+    const first = burst.first;
+    const last = burst.last;
+    const buffered = this.sink.bufferedBytes();
+    const keepsUp = this.policy.immediate || (!this.waiting && buffered < this.sink.busyAbove);
+    if (this.held !== null || !keepsUp || first.epoch !== last.epoch || (first.epoch === this.epoch && first.offset <= this.lastOffset)) {
+      let wrote = false;
+      for (const message of burst.messages) wrote = this.deliver(message) || wrote;
+      return wrote;
+    }
+    if (buffered > this.policy.maxQueueBytes) {
+      this.slow();
+      return false;
+    }
+    this.epoch = last.epoch;
+    this.lastOffset = last.offset;
+    this.metrics.counts.delivered += burst.messages.length;
+    this.metrics.counts.bytes += this.sink.writeBurst(burst);
+    return true;
+  }
+
   control(message: ControlMessage, id?: string): void {
     if (!this.closed) this.sink.writeControl(message, id);
   }
 
-  /** Writes a resume replay, then the live messages held meanwhile, and goes live. */
-  goLive(replay: readonly StreamMessage[]): void {
+  /**
+   * Writes a resume replay, then the live messages held meanwhile, and goes live. `from` is the position the
+   * welcome announced: live messages at or before it are history, not news, and are not written again.
+   */
+  goLive(replay: readonly StreamMessage[], from?: { epoch: string; offset: number }): void {
     const held = this.held ?? [];
     this.held = null;
+    if (from) {
+      this.epoch = from.epoch;
+      this.lastOffset = from.offset;
+    }
     for (let start = 0; start < replay.length && !this.closed; start += this.policy.batchSize) {
       this.write(replay.slice(start, start + this.policy.batchSize), false);
     }

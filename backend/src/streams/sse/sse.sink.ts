@@ -2,6 +2,7 @@
 import type { Response } from 'express';
 import { constants, type Gzip } from 'node:zlib';
 import type { StreamMessage } from '../../bus/stream-message';
+import type { Burst } from '../fanout/burst';
 import type { ControlMessage, Sink } from '../fanout/sink';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_GRACE_MS } from '../websocket/close-codes';
 
@@ -47,6 +48,12 @@ export class SseSink implements Sink {
 
   writeOne(message: StreamMessage): number {
     const bytes = message.sseEventBytes;
+    this.write(bytes);
+    return bytes.length;
+  }
+
+  writeBurst(burst: Burst): number {
+    const bytes = burst.sseEvents;
     this.write(bytes);
     return bytes.length;
   }

@@ -6,6 +6,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StreamMessage } from '../../bus/stream-message';
+import type { Burst } from '../fanout/burst';
 import type { ControlMessage, Sink } from '../fanout/sink';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_GRACE_MS } from './close-codes';
 import { textFrame } from './frame';
@@ -51,6 +52,16 @@ export class WebSocketSink implements Sink {
     const bytes = message.websocketBytes;
     this.socket.send(bytes, { binary: false });
     return bytes.length;
+  }
+
+  writeBurst(burst: Burst): number {
+    if (this.socket.readyState !== OPEN) return 0;
+    if (this.raw) {
+      this.raw.write(burst.websocketFrames);
+      return burst.byteLength;
+    }
+    for (const message of burst.messages) this.socket.send(message.websocketBytes, { binary: false });
+    return burst.byteLength;
   }
 
   writeBatch(messages: readonly StreamMessage[]): number {

@@ -1,0 +1,36 @@
+/**
+ * Messages of one channel published within one turn of the event loop, delivered together: their bytes are joined
+ * once per burst (not per subscriber), so a subscriber that keeps up gets the whole burst in one socket write. Each
+ * message keeps its own WebSocket frame or SSE event inside the joined bytes, so clients see individual messages,
+ * exactly as if they had been written one by one. Under light load a burst is one message; under heavy load bursts
+ * grow by themselves, which is batching only under pressure.
+ */
+import type { StreamMessage } from '../../bus/stream-message';
+
+export class Burst {
+  private frames?: Buffer;
+  private sse?: Buffer;
+  readonly byteLength: number;
+
+  constructor(readonly messages: readonly StreamMessage[]) {
+    this.byteLength = messages.reduce((sum, message) => sum + message.byteLength, 0);
+  }
+
+  get first(): StreamMessage {
+    return this.messages[0] as StreamMessage;
+  }
+
+  get last(): StreamMessage {
+    return this.messages[this.messages.length - 1] as StreamMessage;
+  }
+
+  /** Every message's complete WebSocket frame, back to back. */
+  get websocketFrames(): Buffer {
+    return (this.frames ??= Buffer.concat(this.messages.map((message) => message.websocketFrame)));
+  }
+
+  /** Every message's SSE event, back to back. */
+  get sseEvents(): Buffer {
+    return (this.sse ??= Buffer.concat(this.messages.map((message) => message.sseEventBytes)));
+  }
+}
