@@ -12,6 +12,7 @@ import { IngestModule } from './ingest/ingest.module';
 import { MetricStoreModule } from './metric-store/metric-store.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { RedisModule } from './redis/redis.module';
 import { StreamsModule } from './streams/streams.module';
 
 @Module({})
@@ -21,6 +22,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        RedisModule,
         MetricsModule,
         BusModule,
         MetricStoreModule,

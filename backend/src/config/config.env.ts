@@ -14,6 +14,7 @@ const SECTION_PREFIX: Record<string, string> = {
   high_frequency_streams: 'HIGH_FREQUENCY_STREAMS_',
   metric_store: 'METRIC_STORE_',
   monitoring: '',
+  redis: 'DATA_STREAMING_REDIS_',
 };
 
 const FIXED_NAMES: Record<string, string> = {

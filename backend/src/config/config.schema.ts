@@ -260,7 +260,24 @@ export const configSchema = z
       })
       .prefault({}),
     auth: z.strictObject({ api_keys: z.array(z.string().min(16, 'at least 16 characters')).default([]) }).prefault({}),
-    redis: z.strictObject({ url: z.string().default('') }).prefault({}),
+    redis: z
+      .strictObject({
+        url: z.string().default(''),
+        /** Prepended to every key and pub/sub channel, so several deployments (or test runs) can share one Redis. */
+        key_prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _.:- only, at most 64')
+          .default('dsa:'),
+        /** Publishes kept in memory while Redis is unreachable, forwarded when it returns; older ones are dropped past this. */
+        max_pending: positiveInt.max(10_000_000).default(10_000),
+        /** Longest wait between reconnection attempts. */
+        max_backoff: seconds.max(300).default(10),
+        /** How long one command may take before the connection counts as down. */
+        command_timeout: seconds.max(60).default(2),
+        /** Seconds after which an instance that stopped reporting is no longer listed in cluster status. */
+        instance_ttl: seconds.max(3600).default(15),
+      })
+      .prefault({}),
     storage: z.strictObject({ data_dir: z.string().min(1).default('./data') }).prefault({}),
   })
   .superRefine((config, ctx) => {

@@ -2,6 +2,10 @@
  * Polls one upstream on an interval, each request bounded by a timeout; after failures it backs off exponentially
  * (with jitter) up to a ceiling, and it always knows its own state for /health.
  */
+import { redactText, redactUrl } from '../../common/redact';
+
+export { redactText, redactUrl };
+
 export type UpstreamStatus = 'starting' | 'up' | 'down';
 
 export interface UpstreamState {
@@ -24,23 +28,6 @@ export interface PollerOptions {
   poll: (signal: AbortSignal) => Promise<void>;
   onResult?: (ok: boolean) => void;
 }
-
-/** Removes user:password from a URL so it can be logged or shown. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username || parsed.password) {
-      parsed.username = '';
-      parsed.password = '';
-    }
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return '(invalid url)';
-  }
-}
-
-/** Removes credentials from any URL inside a message (error texts can quote the URL they failed on). */
-export const redactText = (text: string): string => text.replace(/\/\/[^/@\s]+@/g, '//');
 
 /** A URL's userinfo as an Authorization header, since fetch refuses URLs that carry credentials. */
 export function withCredentials(url: string): { url: string; headers: Record<string, string> } {
