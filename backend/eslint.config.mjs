@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'jest.config.js', 'eslint.config.mjs', 'scripts/**'] },
+  { ignores: ['dist/**', 'coverage/**', 'jest.config.js', 'jest.redis.config.js', 'eslint.config.mjs', 'scripts/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -25,7 +25,7 @@ export default tseslint.config(
   },
   {
     // Tests read untyped JSON from the wire; asserting on it is their job, so the unsafe-any family is off there.
-    files: ['test/**/*.ts', 'src/**/*.spec.ts'],
+    files: ['test/**/*.ts', 'src/**/*.spec.ts', 'src/**/*.redis-spec.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -13,6 +13,7 @@ const swc = {
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/src', '<rootDir>/test'],
+  // Not `*.redis-spec.ts`: those need a running Redis (jest.redis.config.js, `npm run test:redis`).
   testRegex: '\\.(spec|e2e-spec)\\.ts$',
   transform: {
     '^.+\\.ts$': ['@swc/jest', swc],

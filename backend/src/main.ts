@@ -4,8 +4,53 @@
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import cluster from 'node:cluster';
 import { createApp, listen } from './app.factory';
 import { ConfigError, loadConfig } from './config/config.loader';
+import type { AppConfig } from './config/config.schema';
+
+/** Worker restarts allowed within a minute before the primary gives up (a crash loop, not a one-off). */
+const MAX_RESTARTS_PER_MINUTE = 5;
+
+/**
+ * With Redis, `service.workers` processes share the port (Node's cluster) and the bus: each worker is a full
+ * instance. The primary only starts, restarts and stops them.
+ */
+function runPrimary(config: AppConfig, logger: Logger): void {
+  const restarts: number[] = [];
+  let stopping = false;
+  const fork = (): void => {
+    cluster.fork().on('exit', (code, signal) => {
+      if (stopping) return;
+      const now = Date.now();
+      restarts.push(now);
+      while ((restarts[0] ?? now) < now - 60_000) restarts.shift();
+      if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
+        logger.error(`Workers keep exiting (${restarts.length} in a minute); stopping`);
+        process.exit(1);
+      }
+      logger.warn(`A worker exited (${signal || `code ${code}`}); starting another`);
+      setTimeout(fork, 1000);
+    });
+  };
+  for (let index = 0; index < config.service.workers; index++) fork();
+  logger.log(`Started ${config.service.workers} workers sharing port ${config.service.port} and Redis`);
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: stopping the workers`);
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    setTimeout(() => process.exit(1), (config.service.shutdown_timeout + 1) * 1000).unref();
+    const check = setInterval(() => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        clearInterval(check);
+        process.exit(0);
+      }
+    }, 50);
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
 
 async function main(): Promise<void> {
   let config;
@@ -25,6 +70,15 @@ async function main(): Promise<void> {
       process.exit(78);
     }
     logger.warn('No API keys configured (DATA_STREAMING_API_KEYS): publishing is open. Never run like this in production.');
+  }
+  if (cluster.isPrimary && config.service.workers > 1) {
+    if (config.redis.url !== '') {
+      runPrimary(config, logger);
+      return;
+    }
+    logger.log(
+      `service.workers is ${config.service.workers}, but processes can share the bus only through Redis (DATA_STREAMING_REDIS_URL): running one`,
+    );
   }
   const app = await createApp(config);
   await listen(app, config);

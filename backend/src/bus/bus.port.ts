@@ -11,7 +11,8 @@ export const BUS = Symbol('BUS');
 export type Listener = (message: StreamMessage) => void;
 export type Unsubscribe = () => void;
 
-export type GapReason = 'history_exceeded' | 'epoch_changed';
+/** Why a resume could not be served whole; `history_unavailable`: the shared history (Redis) cannot be read now. */
+export type GapReason = 'history_exceeded' | 'epoch_changed' | 'history_unavailable';
 
 export interface ReadResult {
   /** Messages after the requested position, oldest first. */

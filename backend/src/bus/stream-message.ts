@@ -32,6 +32,7 @@ export class StreamMessage {
   readonly payload: string;
   /** performance.now() when the service accepted the event: the start of the latency measurement. */
   readonly acceptedAt: number;
+  private parsed?: Readonly<WireEvent>;
   private wsBytes?: Buffer;
   private wsFrame?: Buffer;
   private sseBytes?: Buffer;
@@ -40,11 +41,13 @@ export class StreamMessage {
     readonly channel: string,
     readonly epoch: string,
     readonly offset: number,
-    readonly event: Readonly<WireEvent>,
+    event: Readonly<WireEvent> | undefined,
     payload?: string,
     acceptedAt?: number,
   ) {
     this.id = formatPosition(epoch, offset);
+    this.parsed = event;
+    // One of the two is given: the event (built here) or its JSON text (from another instance, via Redis).
     this.payload = payload ?? JSON.stringify(event);
     this.acceptedAt = acceptedAt ?? performance.now();
   }
@@ -60,6 +63,11 @@ export class StreamMessage {
       data: input.data,
     };
     return new StreamMessage(channel, epoch, offset, event, undefined, acceptedAt);
+  }
+
+  /** The event as an object; parsed on first use when the message arrived as text. */
+  get event(): Readonly<WireEvent> {
+    return (this.parsed ??= JSON.parse(this.payload) as WireEvent);
   }
 
   /** The bytes of one WebSocket text frame's payload. */

@@ -16,3 +16,6 @@ export function redactUrl(url: string): string {
 
 /** Removes credentials from any URL inside a message (error texts can quote the URL they failed on). */
 export const redactText = (text: string): string => text.replace(/\/\/[^/@\s]+@/g, '//');
+
+/** An error's message, without credentials, for logs. */
+export const redactError = (error: unknown): string => redactText(error instanceof Error ? error.message : String(error));

@@ -48,11 +48,7 @@ export class HealthController {
     try {
       result = await this.health.check([
         () => (this.registry.draining ? this.indicator.check('service').down('shutting down') : this.indicator.check('service').up()),
-        () =>
-          this.indicator
-            .check('bus')
-            .attempt(() => this.bus.check())
-            .withTimeout(2000),
+        () => this.busHealth(),
         () => this.memory(),
         ...this.upstreams.states().map((state) => () => {
           const session = this.indicator.check(`upstream_${state.name}`);
@@ -81,6 +77,24 @@ export class HealthController {
       ...(reasons.length > 0 ? { reasons } : {}),
       checks: result.details,
     };
+  }
+
+  /** Down when the bus cannot answer; degraded when it serves but says why not fully (Redis unreachable). */
+  private async busHealth(): Promise<HealthIndicatorResult> {
+    const session = this.indicator.check('bus');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const details = await Promise.race([
+        this.bus.check(),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 2000 ms')), 2000))),
+      ]);
+      const degraded = (details as { degraded?: unknown }).degraded;
+      return typeof degraded === 'string' ? session.degraded({ ...details, message: degraded }) : session.up(details);
+    } catch (error) {
+      return session.down({ message: (error as Error).message });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private memory(): HealthIndicatorResult {

@@ -110,6 +110,16 @@ export class StreamingMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly busForwardDropped = new Counter({
+    name: 'bus_forward_dropped_total',
+    help: 'Publishes made while Redis was unreachable that were dropped before they could be forwarded (redis.max_pending)',
+    registers: [this.registry],
+  });
+  readonly busMode = new Gauge({
+    name: 'bus_redis_connected',
+    help: '1 while the bus shares positions through Redis, 0 while it serves local positions (Redis unreachable)',
+    registers: [this.registry],
+  });
   readonly upstreamPolls = new Counter({
     name: 'upstream_polls_total',
     help: 'Polls of upstream sources, by result',

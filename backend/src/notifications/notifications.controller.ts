@@ -1,3 +1,4 @@
+/** HTTP edge of notifications: status, channels, send, the Alertmanager webhook and one notification by id. */
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from '../auth/api-key.guard';
@@ -26,19 +27,19 @@ export class NotificationsController {
 
   @Get('status')
   @ApiOperation({ summary: 'Whether notifications are on, the delivery channels, and the outbox counts' })
-  status(): Record<string, unknown> {
+  async status(): Promise<Record<string, unknown>> {
     return {
       notifications_enabled: this.notifications.enabled,
       delivery_channels: this.notifications.enabledChannels(),
-      ...this.notifications.counts(),
+      ...(await this.notifications.counts()),
       rules: this.rules.states(),
     };
   }
 
   @Get('channels')
   @ApiOperation({ summary: 'Per channel: enabled, configured, queue depth, last success, last failure and reason' })
-  channels(): { channels: Record<string, unknown>[] } {
-    return { channels: this.notifications.channelReport() };
+  async channels(): Promise<{ channels: Record<string, unknown>[] }> {
+    return { channels: await this.notifications.channelReport() };
   }
 
   @Post('send')
@@ -46,7 +47,7 @@ export class NotificationsController {
   @UseGuards(ApiKeyGuard)
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Send a notification: {"type", "message", "channel", "priority"?, "title"?, "labels"?, "idempotency_key"?}' })
-  send(@Body() body: unknown): AcceptOutcome {
+  send(@Body() body: unknown): Promise<AcceptOutcome> {
     const input = parse(sendBodySchema, body, 'notification');
     return this.notifications.accept(
       { ...input, title: input.title ?? input.type, labels: input.labels ?? {}, status: 'info' },
@@ -60,17 +61,18 @@ export class NotificationsController {
   @UseGuards(ApiKeyGuard)
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Alertmanager webhook receiver (payload version 4); ?channel= picks the channel (default all)' })
-  alertmanager(
+  async alertmanager(
     @Body() body: unknown,
     @Query('channel') channel = 'all',
-  ): { accepted: number; deduplicated: number; suppressed: number; ids: (string | null)[] } {
+  ): Promise<{ accepted: number; deduplicated: number; suppressed: number; ids: (string | null)[] }> {
     if (channel !== 'all' && !NOTIFICATION_CHANNEL_NAMES.includes(channel as NotificationChannel)) {
       throw ApiError.badRequest(`channel: expected one of: ${[...NOTIFICATION_CHANNEL_NAMES, 'all'].join(', ')}`);
     }
     const payload = parse(alertmanagerSchema, body, 'alertmanager_payload');
-    const outcomes = alertmanagerNotifications(payload, channel as NotificationChannel | 'all').map((input) =>
-      this.notifications.accept(input, 'alertmanager', false),
-    );
+    const outcomes: AcceptOutcome[] = [];
+    for (const input of alertmanagerNotifications(payload, channel as NotificationChannel | 'all')) {
+      outcomes.push(await this.notifications.accept(input, 'alertmanager', false));
+    }
     return {
       accepted: outcomes.filter((outcome) => outcome.id !== null && !('deduplicated' in outcome && outcome.deduplicated)).length,
       deduplicated: outcomes.filter((outcome) => 'deduplicated' in outcome && outcome.deduplicated).length,
@@ -81,8 +83,8 @@ export class NotificationsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One notification and its delivery state per channel' })
-  find(@Param('id', new ParseUUIDPipe()) id: string): Record<string, unknown> {
-    const found = this.notifications.find(id);
+  async find(@Param('id', new ParseUUIDPipe()) id: string): Promise<Record<string, unknown>> {
+    const found = await this.notifications.find(id);
     if (!found) throw ApiError.notFound('not_found', `no notification ${id}`);
     return {
       ...found.notification,

@@ -1,8 +1,14 @@
+/**
+ * Notifications: the send endpoint, the Alertmanager receiver and the rule engine accept into the outbox (Redis,
+ * shared by every instance, when DATA_STREAMING_REDIS_URL is set; SQLite local to this process otherwise), and the
+ * dispatcher delivers from it.
+ */
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { join, resolve } from 'node:path';
 import { PublisherService } from '../bus/publisher.service';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
+import { REDIS, type RedisConnection } from '../redis/redis.connection';
 import { DELIVERY_CHANNELS, type DeliveryChannel } from './channels/delivery-channel';
 import { EmailChannel } from './channels/email.channel';
 import { SlackChannel } from './channels/slack.channel';
@@ -10,8 +16,10 @@ import { StreamChannel, WEBSOCKET_NOTIFICATION_CHANNEL } from './channels/stream
 import { DispatcherService } from './delivery/dispatcher.service';
 import { NotificationsController } from './notifications.controller';
 import { NotificationsService } from './notifications.service';
+import type { Outbox } from './outbox/outbox.port';
 import { OutboxRepository } from './outbox/outbox.repository';
 import { OUTBOX } from './outbox/outbox.token';
+import { RedisOutbox } from './outbox/redis.outbox';
 import { RuleEngineService } from './rules/rule-engine.service';
 
 @Module({
@@ -19,8 +27,11 @@ import { RuleEngineService } from './rules/rule-engine.service';
   providers: [
     {
       provide: OUTBOX,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => new OutboxRepository(join(resolve(config.storage.data_dir), 'notifications.sqlite')),
+      inject: [APP_CONFIG, REDIS],
+      useFactory: (config: AppConfig, redis: RedisConnection | null): Outbox =>
+        redis
+          ? new RedisOutbox(redis, config.real_time_notifications.retention)
+          : new OutboxRepository(join(resolve(config.storage.data_dir), 'notifications.sqlite')),
     },
     {
       provide: DELIVERY_CHANNELS,
@@ -47,9 +58,9 @@ import { RuleEngineService } from './rules/rule-engine.service';
   exports: [NotificationsService],
 })
 export class NotificationsModule implements OnApplicationShutdown {
-  constructor(@Inject(OUTBOX) private readonly outbox: OutboxRepository) {}
+  constructor(@Inject(OUTBOX) private readonly outbox: Outbox) {}
 
-  onApplicationShutdown(): void {
-    this.outbox.close();
+  async onApplicationShutdown(): Promise<void> {
+    await this.outbox.close();
   }
 }

@@ -1,17 +1,19 @@
 /**
  * Accepts notifications: resolves their channels, writes them to the outbox (before any delivery is tried), and wakes
- * the dispatcher. The one entry for the send endpoint, the Alertmanager receiver and the rule engine.
+ * the dispatcher. The one entry for the send endpoint, the Alertmanager receiver and the rule engine. An outbox that
+ * cannot be reached (Redis down) makes accepting and reading fail with 503 `outbox_unavailable`, to be retried.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../common/api-error';
+import { redactError } from '../common/redact';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { StreamingMetrics } from '../metrics/streaming.metrics';
 import { DELIVERY_CHANNELS, type DeliveryChannel } from './channels/delivery-channel';
 import { DispatcherService } from './delivery/dispatcher.service';
 import type { NewNotification, Notification, NotificationChannel, Priority } from './notification';
-import type { InitialDelivery, OutboxRepository } from './outbox/outbox.repository';
+import type { InitialDelivery, Outbox, StoredNotification } from './outbox/outbox.port';
 import { OUTBOX } from './outbox/outbox.token';
 
 export type AcceptOutcome =
@@ -21,14 +23,16 @@ export type NotificationSource = 'api' | 'rule' | 'alertmanager';
 
 const PRIORITY_SWITCH = { critical: 'critical_enabled', warning: 'warning_enabled', info: 'info_enabled' } as const;
 const PRIORITY_ENV = { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' } as const;
+const OUTBOX_RETRY_AFTER_SECONDS = 5;
 
 @Injectable()
 export class NotificationsService {
+  private readonly logger = new Logger(NotificationsService.name);
   private readonly channels: Map<NotificationChannel, DeliveryChannel>;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
-    @Inject(OUTBOX) private readonly outbox: OutboxRepository,
+    @Inject(OUTBOX) private readonly outbox: Outbox,
     @Inject(DELIVERY_CHANNELS) channels: DeliveryChannel[],
     private readonly dispatcher: DispatcherService,
     private readonly metrics: StreamingMetrics,
@@ -59,7 +63,7 @@ export class NotificationsService {
    * `strict` (the send endpoint): an explicit channel that is off or not configured is refused with 400.
    * Otherwise (rules, Alertmanager) such a delivery is kept as failed with its reason, and the others go ahead.
    */
-  accept(input: NewNotification, source: NotificationSource, strict: boolean): AcceptOutcome {
+  async accept(input: NewNotification, source: NotificationSource, strict: boolean): Promise<AcceptOutcome> {
     if (!this.enabled)
       throw ApiError.unavailable('notifications_disabled', 'notifications are disabled (REAL_TIME_NOTIFICATIONS_ENABLED)', 60);
     if (!this.priorityEnabled(input.priority)) {
@@ -85,7 +89,7 @@ export class NotificationsService {
       created_at: new Date().toISOString(),
       channels: deliveries.map((delivery) => delivery.channel),
     };
-    const { id, created } = this.outbox.insert(notification, deliveries);
+    const { id, created } = await this.stored(this.outbox.insert(notification, deliveries));
     if (created) {
       this.metrics.notificationsAccepted.labels(source, input.priority).inc();
       this.dispatcher.wake();
@@ -110,23 +114,25 @@ export class NotificationsService {
     return [{ channel: target, failed: problem }];
   }
 
-  find(id: string): ReturnType<OutboxRepository['find']> {
-    return this.outbox.find(id);
+  find(id: string): Promise<StoredNotification | undefined> {
+    return this.stored(this.outbox.find(id));
   }
 
-  counts(): { pending: number; delivered: number; failed: number; by_channel: Record<string, Record<string, number>> } {
+  async counts(): Promise<{ pending: number; delivered: number; failed: number; by_channel: Record<string, Record<string, number>> }> {
     const totals = { pending: 0, delivered: 0, failed: 0 };
     const byChannel: Record<string, Record<string, number>> = {};
-    for (const row of this.outbox.counts()) {
+    for (const row of await this.stored(this.outbox.counts())) {
       totals[row.state] += row.count;
       (byChannel[row.channel] ??= { pending: 0, delivered: 0, failed: 0 })[row.state] = row.count;
     }
     return { ...totals, by_channel: byChannel };
   }
 
-  channelReport(): Record<string, unknown>[] {
-    const { lastSuccess, lastFailure } = this.outbox.channelHistory();
-    const counts = this.counts().by_channel;
+  async channelReport(): Promise<Record<string, unknown>[]> {
+    const [{ lastSuccess, lastFailure }, { by_channel: counts }] = await Promise.all([
+      this.stored(this.outbox.channelHistory()),
+      this.counts(),
+    ]);
     return NOTIFICATION_CHANNEL_NAMES.map((name) => {
       const failure = lastFailure.get(name);
       const success = lastSuccess.get(name);
@@ -140,6 +146,20 @@ export class NotificationsService {
         last_failure: failure === undefined ? null : { at: new Date(failure.at).toISOString(), reason: failure.error },
       };
     });
+  }
+
+  /** The outbox's answer, or 503 when it cannot be reached: the caller (Alertmanager, a client) tries again. */
+  private async stored<T>(operation: Promise<T>): Promise<T> {
+    try {
+      return await operation;
+    } catch (error) {
+      this.logger.warn(`Notification outbox unavailable: ${redactError(error)}`);
+      throw ApiError.unavailable(
+        'outbox_unavailable',
+        'the notification outbox cannot be reached; try again later',
+        OUTBOX_RETRY_AFTER_SECONDS,
+      );
+    }
   }
 }
 

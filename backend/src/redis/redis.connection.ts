@@ -50,6 +50,8 @@ export class RedisConnection extends EventEmitter<Record<RedisEvent, []>> {
       connectTimeout: settings.command_timeout * 1000,
       retryStrategy: (attempt) => Math.round(Math.min(maxBackoffMs, 100 * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() * 0.5)),
       reconnectOnError: () => false,
+      // Shutting down while Redis is unreachable must not wait for ioredis' default 2 s.
+      disconnectTimeout: 200,
     };
     this.command = this.connection('commands');
   }
@@ -69,7 +71,8 @@ export class RedisConnection extends EventEmitter<Record<RedisEvent, []>> {
 
   /** A dedicated connection for SUBSCRIBE/PSUBSCRIBE (a subscribed connection can run no other command). */
   subscriber(): Redis {
-    const connection = this.connection('subscriber');
+    // Unlike commands, a subscription may wait for the connection: ioredis sends it (again) whenever it connects.
+    const connection = this.connection('subscriber', { lazyConnect: false, enableOfflineQueue: true });
     this.subscribers.push(connection);
     return connection;
   }
@@ -97,8 +100,8 @@ export class RedisConnection extends EventEmitter<Record<RedisEvent, []>> {
     return redactText(error instanceof Error ? error.message : String(error)).slice(0, 200);
   }
 
-  private connection(role: 'commands' | 'subscriber'): Redis {
-    const connection = new Redis(this.url, { ...this.options, connectionName: `${this.prefix}${role}:${this.instanceId}` });
+  private connection(role: 'commands' | 'subscriber', overrides: RedisOptions = {}): Redis {
+    const connection = new Redis(this.url, { ...this.options, ...overrides, connectionName: `${this.prefix}${role}:${this.instanceId}` });
     connection.on('error', (error: unknown) => {
       this.lastError = this.describe(error);
     });

@@ -1,5 +1,5 @@
 /** The figures behind /streams/status and /websocket/status, gathered from the bus, fan-out and connections. */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { BUS, type Bus } from '../bus/bus.port';
 import { formatPosition } from '../bus/position';
 import type { WireEvent } from '../bus/stream-message';
@@ -7,6 +7,8 @@ import { PublisherService } from '../bus/publisher.service';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { StreamingMetrics } from '../metrics/streaming.metrics';
+import { REDIS, type RedisConnection } from '../redis/redis.connection';
+import { ClusterReporter, REPORT_INTERVAL_MS, type ClusterFigures, type InstanceFigures } from './cluster-status';
 import { ConnectionRegistry } from './connection-registry';
 import { FanoutService } from './fanout/fanout.service';
 import { CLOSE_SLOW_CONSUMER } from './websocket/close-codes';
@@ -22,7 +24,10 @@ export interface ChannelStatus {
 }
 
 @Injectable()
-export class StreamsStatusService {
+export class StreamsStatusService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly reporter: ClusterReporter | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(
     @InjectConfig() private readonly config: AppConfig,
     @Inject(BUS) private readonly bus: Bus,
@@ -30,9 +35,49 @@ export class StreamsStatusService {
     private readonly publisher: PublisherService,
     private readonly registry: ConnectionRegistry,
     private readonly metrics: StreamingMetrics,
-  ) {}
+    @Inject(REDIS) redis: RedisConnection | null,
+  ) {
+    this.reporter = redis ? new ClusterReporter(redis, config.redis.instance_ttl * 1000) : undefined;
+  }
 
-  streams(): { timestamp: string; channels: Record<string, ChannelStatus>; connections: Record<string, number> } {
+  onApplicationBootstrap(): void {
+    if (!this.reporter) return;
+    const report = (): void => void this.reporter?.report(this.figures()).catch(() => undefined);
+    report();
+    this.timer = setInterval(report, REPORT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.reporter?.withdraw().catch(() => undefined);
+  }
+
+  /** This instance's counts, as reported to the cluster. */
+  private figures(): Omit<InstanceFigures, 'instance' | 'updated_at'> {
+    const websocket = this.registry.count('websocket');
+    const sse = this.registry.count('sse');
+    const channels: InstanceFigures['channels'] = {};
+    for (const channel of this.config.websocket.channels) {
+      const counts = this.fanout.subscriberCounts(channel);
+      channels[channel] = { ...counts, total: counts.websocket + counts.sse };
+    }
+    return { connections: { websocket, sse, total: websocket + sse }, channels };
+  }
+
+  /** Every instance's figures and the totals (Redis configured); `{ unavailable }` when Redis cannot be read. */
+  private async cluster(): Promise<{ cluster?: ClusterFigures | { unavailable: string } }> {
+    if (!this.reporter) return {};
+    const figures = await this.reporter.read();
+    return { cluster: figures ?? { unavailable: 'Redis cannot be read now; figures are this instance only' } };
+  }
+
+  async streams(): Promise<{
+    timestamp: string;
+    channels: Record<string, ChannelStatus>;
+    connections: Record<string, number>;
+    cluster?: ClusterFigures | { unavailable: string };
+  }> {
     const channels: Record<string, ChannelStatus> = {};
     const { sse, high_frequency_streams: highFrequency } = this.config;
     for (const channel of this.config.websocket.channels) {
@@ -48,12 +93,11 @@ export class StreamsStatusService {
         high_frequency_streams: highFrequency.streams.filter((stream) => highFrequency.stream_sources[stream] === channel),
       };
     }
-    const websocket = this.registry.count('websocket');
-    const sseCount = this.registry.count('sse');
     return {
       timestamp: new Date().toISOString(),
       channels,
-      connections: { websocket, sse: sseCount, total: websocket + sseCount },
+      connections: this.figures().connections,
+      ...(await this.cluster()),
     };
   }
 
@@ -78,6 +122,7 @@ export class StreamsStatusService {
       slow_consumer_close_code: CLOSE_SLOW_CONSUMER,
       slow_consumer_disconnects: this.metrics.counts.websocket.slowConsumers,
       dead_peers_terminated: dead.values[0]?.value ?? 0,
+      ...(await this.cluster()),
     };
   }
 }

@@ -1,4 +1,6 @@
-/** Test data: events as a producer would publish them. */
+/** Test data: events as a producer would publish them, notifications as the outbox stores them. */
+import type { Notification } from '../../src/notifications/notification';
+
 let counter = 0;
 
 export interface TestEvent {
@@ -28,4 +30,20 @@ export function event(overrides: Partial<TestEvent> = {}): TestEvent {
 
 export function events(count: number, overrides: Partial<TestEvent> = {}): TestEvent[] {
   return Array.from({ length: count }, () => event(overrides));
+}
+
+/** A notification as the service stores it in the outbox, keyed `key`, with id `id-<key>`. */
+export function storedNotification(key: string, priority: Notification['priority'] = 'info'): Notification {
+  return {
+    id: `id-${key}`,
+    idempotency_key: key,
+    type: 'test',
+    status: 'info',
+    priority,
+    title: 't',
+    message: 'm',
+    labels: {},
+    created_at: new Date(0).toISOString(),
+    channels: ['websocket', 'email'],
+  };
 }

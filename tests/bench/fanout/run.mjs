@@ -6,7 +6,7 @@
 import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +16,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../../..');
 const NGINX = '/usr/sbin/nginx';
 const NCHAN_MODULE = '/usr/lib/nginx/modules/ngx_nchan_module.so';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
@@ -60,6 +61,13 @@ const reachable = (port) =>
     });
     req.on('error', () => done(false));
     req.end();
+  });
+
+const listening = (port) =>
+  new Promise((done) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => socket.end(() => done(true)));
+    socket.once('error', () => done(false));
   });
 
 /** The target processes: their pids for RSS and CPU, their URLs, the body each expects. */
@@ -110,40 +118,65 @@ const TARGETS = {
   ours: {
     name: 'data-streaming-api',
     missing: () => (existsSync(join(ROOT, 'backend/dist/main.js')) ? undefined : 'build it first: npm run build -w backend'),
-    async start() {
-      const port = await freePort();
-      // BENCH_PROFILE_DIR=/tmp/prof writes a CPU profile of the service (node --cpu-prof) for each scenario.
-      const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-      const child = spawn(process.execPath, [...profile, join(ROOT, 'backend/dist/main.js')], {
-        cwd: ROOT,
-        stdio: 'ignore',
-        env: {
-          PATH: process.env.PATH,
-          DATA_STREAMING_API_HOST: '127.0.0.1',
-          DATA_STREAMING_API_PORT: String(port),
-          DATA_STREAMING_DEMO_ENABLED: 'false',
-          DATA_STREAMING_DATA_DIR: mkdtempSync(join(tmpdir(), 'dsa-bench-')),
-          DATA_STREAMING_LOG_LEVEL: 'WARN',
-          // The defaults allow 200 WebSocket and 100 SSE connections: the bench needs room for its subscribers.
-          WEBSOCKET_MAX_CONNECTIONS: '20000',
-          SSE_MAX_CONNECTIONS: '5000',
-        },
-      });
-      await waitFor(() => reachable(port), 20_000, 'data-streaming-api');
-      return {
-        pids: () => [child.pid],
-        publish: { path: '/events', body: (payload) => JSON.stringify({ channel: 'metrics_updates', type: 'bench', data: payload }) },
-        subscribe: (transport) =>
-          transport === 'ws' ? `ws://127.0.0.1:${port}/ws/metrics_updates` : `http://127.0.0.1:${port}/sse/real_time_metrics`,
-        port,
-        stop: async () => {
-          child.kill('SIGTERM');
-          await new Promise((done) => child.on('exit', done));
-        },
-      };
-    },
+    start: () => startOurs(1),
+  },
+  ours2: {
+    name: 'data-streaming-api x2 (Redis)',
+    // Issue #7: the S1 load spread over two instances sharing Redis; publishes go to the first, subscribers are split.
+    scenarios: ['S1'],
+    missing: async () =>
+      !existsSync(join(ROOT, 'backend/dist/main.js'))
+        ? 'build it first: npm run build -w backend'
+        : (await listening(Number(new URL(REDIS_URL).port || 6379)))
+          ? undefined
+          : `Redis is not reachable at ${REDIS_URL} (BENCH_REDIS_URL)`,
+    start: () => startOurs(2),
   },
 };
+
+async function startOurs(count) {
+  const prefix = `dsa-bench-${process.pid}-${Date.now().toString(36)}:`;
+  const instances = [];
+  for (let index = 0; index < count; index++) {
+    const port = await freePort();
+    // BENCH_PROFILE_DIR=/tmp/prof writes a CPU profile of the service (node --cpu-prof) for each scenario.
+    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+    const child = spawn(process.execPath, [...profile, join(ROOT, 'backend/dist/main.js')], {
+      cwd: ROOT,
+      stdio: 'ignore',
+      env: {
+        PATH: process.env.PATH,
+        DATA_STREAMING_API_HOST: '127.0.0.1',
+        DATA_STREAMING_API_PORT: String(port),
+        DATA_STREAMING_DEMO_ENABLED: 'false',
+        DATA_STREAMING_DATA_DIR: mkdtempSync(join(tmpdir(), 'dsa-bench-')),
+        DATA_STREAMING_LOG_LEVEL: 'WARN',
+        // The defaults allow 200 WebSocket and 100 SSE connections: the bench needs room for its subscribers.
+        WEBSOCKET_MAX_CONNECTIONS: '20000',
+        SSE_MAX_CONNECTIONS: '5000',
+        ...(count > 1 ? { DATA_STREAMING_REDIS_URL: REDIS_URL, DATA_STREAMING_REDIS_KEY_PREFIX: prefix } : {}),
+      },
+    });
+    await waitFor(() => reachable(port), 20_000, 'data-streaming-api');
+    instances.push({ child, port });
+  }
+  const [first] = instances;
+  return {
+    pids: () => instances.map((instance) => instance.child.pid),
+    publish: { path: '/events', body: (payload) => JSON.stringify({ channel: 'metrics_updates', type: 'bench', data: payload }) },
+    subscribe: (transport, worker = 0) => {
+      const { port } = instances[worker % instances.length];
+      return transport === 'ws' ? `ws://127.0.0.1:${port}/ws/metrics_updates` : `http://127.0.0.1:${port}/sse/real_time_metrics`;
+    },
+    port: first.port,
+    stop: async () => {
+      for (const { child } of instances) {
+        child.kill('SIGTERM');
+        await new Promise((done) => child.on('exit', done));
+      }
+    },
+  };
+}
 
 function childPids(parent) {
   const pids = [];
@@ -221,12 +254,12 @@ async function publishFor(target, rate, seconds) {
 
 async function runScenario(scenario, target) {
   const workers = Math.min(4, Math.max(1, Math.ceil(scenario.subscribers / 500)));
-  const url = target.subscribe(scenario.transport);
   const before = usage(target.pids());
   const children = [];
   const connectedReports = [];
   for (let index = 0; index < workers; index++) {
     const count = Math.floor(scenario.subscribers / workers) + (index < scenario.subscribers % workers ? 1 : 0);
+    const url = target.subscribe(scenario.transport, index);
     const child = fork(join(HERE, 'subscriber-worker.mjs'), [JSON.stringify({ url, transport: scenario.transport, count })], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
@@ -297,7 +330,8 @@ const rows = [];
 const missingPeers = [];
 for (const scenario of scenarios) {
   for (const [key, definition] of Object.entries(TARGETS)) {
-    const missing = definition.missing?.();
+    if (definition.scenarios && !definition.scenarios.includes(scenario.id)) continue;
+    const missing = await definition.missing?.();
     if (missing) {
       if (!missingPeers.includes(`${definition.name}: ${missing}`)) missingPeers.push(`${definition.name}: ${missing}`);
       continue;
@@ -344,12 +378,26 @@ lines.push('| scenario | peer | p99 ratio (lower is better) | delivered msg/s ra
 lines.push('|---|---|---|---|---|');
 for (const scenario of scenarios) {
   const ours = rows.find((row) => row.scenario === scenario && row.key === 'ours');
-  for (const peer of rows.filter((row) => row.scenario === scenario && row.key !== 'ours')) {
+  for (const peer of rows.filter((row) => row.scenario === scenario && row.key !== 'ours' && row.key !== 'ours2')) {
     if (!ours) continue;
     lines.push(
       `| ${scenario.id} | ${peer.name} | ${fmt(ours.p99 / peer.p99, 2)} | ${fmt(ours.deliveredPerSecond / peer.deliveredPerSecond, 2)} | ${fmt(ours.rssPerConnection / peer.rssPerConnection, 2)} |`,
     );
   }
+}
+const one = rows.find((row) => row.scenario.id === 'S1' && row.key === 'ours');
+const two = rows.find((row) => row.scenario.id === 'S1' && row.key === 'ours2');
+if (one && two) {
+  lines.push(
+    '',
+    '## Two instances sharing Redis (S1 load: half the subscribers on each, publishing to the first)',
+    '',
+    '| | p50 ms | p99 ms | loss |',
+    '|---|---|---|---|',
+    `| one instance | ${fmt(one.p50, 2)} | ${fmt(one.p99, 2)} | ${one.loss} |`,
+    `| two instances + Redis | ${fmt(two.p50, 2)} | ${fmt(two.p99, 2)} | ${two.loss} |`,
+    `| cost of the Redis hop | ${fmt(two.p50 - one.p50, 2)} | ${fmt(two.p99 - one.p99, 2)} | |`,
+  );
 }
 lines.push('', 'Scenarios:', ...scenarios.map((scenario) => `- ${scenario.id}: ${scenario.title}`));
 

@@ -1,10 +1,12 @@
 /**
  * The built-in source of live data: once a second, one second of simulated LLM-platform activity goes onto every
  * channel through the same ingest path as published events. On by default; DATA_STREAMING_DEMO_ENABLED=false stops it.
+ * With several instances on Redis, only the leader generates (one demo for the cluster, not one per instance).
  */
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
+import { LeadershipService } from '../../redis/leadership.service';
 import { IngestService } from '../ingest.service';
 import { LlmPlatformSimulator } from './llm-platform.simulator';
 
@@ -17,6 +19,7 @@ export class DemoGeneratorService implements OnApplicationBootstrap, OnApplicati
   constructor(
     @InjectConfig() private readonly config: AppConfig,
     private readonly ingest: IngestService,
+    private readonly leadership: LeadershipService,
   ) {}
 
   get running(): boolean {
@@ -27,6 +30,7 @@ export class DemoGeneratorService implements OnApplicationBootstrap, OnApplicati
     if (!this.config.demo.enabled) return;
     const channels = new Set(this.config.websocket.channels);
     this.timer = setInterval(() => {
+      if (!this.leadership.isLeader) return;
       const events = this.simulator.tick(new Date(), this.config.demo.rate_multiplier).filter((event) => channels.has(event.channel));
       this.ingest
         .accept(events, 'demo')

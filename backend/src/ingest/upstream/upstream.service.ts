@@ -7,6 +7,7 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
 import { StreamingMetrics } from '../../metrics/streaming.metrics';
+import { LeadershipService } from '../../redis/leadership.service';
 import type { EventInput } from '../event.schema';
 import { IngestService } from '../ingest.service';
 import { UpstreamPoller, redactUrl, withCredentials, type UpstreamState } from './upstream-poller';
@@ -46,6 +47,7 @@ export class UpstreamService implements OnApplicationBootstrap, OnApplicationShu
     @InjectConfig() private readonly config: AppConfig,
     private readonly ingest: IngestService,
     private readonly metrics: StreamingMetrics,
+    private readonly leadership: LeadershipService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -82,6 +84,8 @@ export class UpstreamService implements OnApplicationBootstrap, OnApplicationShu
 
   private async pollAnalytics(base: string, signal: AbortSignal): Promise<void> {
     const body = await getJson(join(base, '/analytics'), signal);
+    // Every instance polls (its /health reports the upstream); only the leader publishes what it read.
+    if (!this.leadership.isLeader) return;
     await this.ingest.accept(
       [{ channel: 'metrics_updates', type: 'upstream.analytics', key: 'analytics', data: body as never }],
       'upstream',
@@ -109,7 +113,7 @@ export class UpstreamService implements OnApplicationBootstrap, OnApplicationShu
         data: { name, query, value: series.length === 1 ? (series[0]?.value ?? null) : null, series },
       });
     }
-    await this.ingest.accept(events, 'upstream');
+    if (this.leadership.isLeader) await this.ingest.accept(events, 'upstream');
   }
 
   onApplicationShutdown(): void {

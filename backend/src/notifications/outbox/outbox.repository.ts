@@ -1,41 +1,29 @@
 /**
- * The durable outbox: SQLite (WAL, synchronous FULL) under DATA_STREAMING_DATA_DIR. A notification and its
- * per-channel delivery rows are written in one transaction before any delivery is tried; deliveries are claimed with
- * a lease, so a crashed attempt is simply due again after a restart.
+ * The outbox of a single instance (no Redis): SQLite (WAL, synchronous FULL) under DATA_STREAMING_DATA_DIR. A
+ * notification and its per-channel delivery rows are written in one transaction before any delivery is tried;
+ * deliveries are claimed with a lease, so a crashed attempt is simply due again after a restart. better-sqlite3 is
+ * synchronous: each method does its work at once and hands the result (or the error) back as a settled promise.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Notification, NotificationChannel } from '../notification';
+import {
+  PRIORITY_RANK,
+  type ChannelHistory,
+  type ClaimedDelivery,
+  type DeliveryCount,
+  type DeliveryRow,
+  type DeliveryState,
+  type InitialDelivery,
+  type Outbox,
+  type StoredNotification,
+} from './outbox.port';
 
-export type DeliveryState = 'pending' | 'delivered' | 'failed';
+/** Runs synchronous work as a promise, so that a thrown error becomes a rejection like any other adapter's. */
+const settled = <T>(work: () => T): Promise<T> => new Promise((resolve) => resolve(work()));
 
-export interface DeliveryRow {
-  notification_id: string;
-  channel: NotificationChannel;
-  state: DeliveryState;
-  attempts: number;
-  next_attempt_at: number;
-  last_error: string | null;
-  delivered_at: number | null;
-  updated_at: number;
-}
-
-export interface ClaimedDelivery {
-  notification: Notification;
-  channel: NotificationChannel;
-  attempts: number;
-}
-
-export interface InitialDelivery {
-  channel: NotificationChannel;
-  /** A channel that cannot deliver (not configured) is recorded as failed at once, with its reason. */
-  failed?: string;
-}
-
-const PRIORITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
-
-export class OutboxRepository {
+export class OutboxRepository implements Outbox {
   private readonly db: Database.Database;
   private readonly statements;
 
@@ -122,106 +110,103 @@ export class OutboxRepository {
     };
   }
 
-  /**
-   * Stores a notification and its deliveries in one transaction. Returns the id of the stored notification and
-   * whether it is new: a second notification with the same idempotency key is not stored again.
-   */
-  readonly insert = (
-    notification: Notification,
-    deliveries: readonly InitialDelivery[],
-    now = Date.now(),
-  ): { id: string; created: boolean } => {
-    return this.db.transaction(() => {
-      const existing = this.statements.findByKey.get(notification.idempotency_key);
-      if (existing) return { id: existing.id, created: false };
-      const rank = PRIORITY_RANK[notification.priority];
-      this.statements.insertNotification.run({
-        id: notification.id,
-        key: notification.idempotency_key,
-        payload: JSON.stringify(notification),
-        rank,
-        now,
-      });
-      for (const delivery of deliveries) {
-        this.statements.insertDelivery.run({
+  insert(notification: Notification, deliveries: readonly InitialDelivery[], now = Date.now()): Promise<{ id: string; created: boolean }> {
+    return settled(() =>
+      this.db.transaction(() => {
+        const existing = this.statements.findByKey.get(notification.idempotency_key);
+        if (existing) return { id: existing.id, created: false };
+        const rank = PRIORITY_RANK[notification.priority];
+        this.statements.insertNotification.run({
           id: notification.id,
-          channel: delivery.channel,
-          state: delivery.failed === undefined ? 'pending' : 'failed',
+          key: notification.idempotency_key,
+          payload: JSON.stringify(notification),
           rank,
           now,
-          error: delivery.failed ?? null,
         });
-      }
-      return { id: notification.id, created: true };
-    })();
-  };
-
-  /**
-   * Makes deliveries leased by an earlier run of this process due again. Only one process uses an outbox file: a
-   * lease still held at start belongs to an attempt that died with its process.
-   */
-  releaseLeases(): number {
-    return this.db.prepare("UPDATE deliveries SET lease_until = 0 WHERE state = 'pending' AND lease_until > 0").run().changes;
+        for (const delivery of deliveries) {
+          this.statements.insertDelivery.run({
+            id: notification.id,
+            channel: delivery.channel,
+            state: delivery.failed === undefined ? 'pending' : 'failed',
+            rank,
+            now,
+            error: delivery.failed ?? null,
+          });
+        }
+        return { id: notification.id, created: true };
+      })(),
+    );
   }
 
-  /** Takes up to `limit` due deliveries for `leaseMs`, most urgent first, counting the attempt. */
-  claimDue(limit: number, leaseMs: number, now = Date.now()): ClaimedDelivery[] {
-    if (limit <= 0) return [];
-    return this.statements.claim.all({ now, leaseUntil: now + leaseMs, limit }).map((row) => ({
-      notification: JSON.parse(row.payload) as Notification,
-      channel: row.channel,
-      attempts: row.attempts,
+  /**
+   * Only one process uses an outbox file: a lease still held at start belongs to an attempt that died with its
+   * process.
+   */
+  releaseLeases(): Promise<number> {
+    return settled(
+      () => this.db.prepare("UPDATE deliveries SET lease_until = 0 WHERE state = 'pending' AND lease_until > 0").run().changes,
+    );
+  }
+
+  claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<ClaimedDelivery[]> {
+    return settled(() =>
+      limit <= 0
+        ? []
+        : this.statements.claim.all({ now, leaseUntil: now + leaseMs, limit }).map((row) => ({
+            notification: JSON.parse(row.payload) as Notification,
+            channel: row.channel,
+            attempts: row.attempts,
+          })),
+    );
+  }
+
+  markDelivered(id: string, channel: NotificationChannel, now = Date.now()): Promise<void> {
+    return settled(() => void this.statements.delivered.run({ id, channel, now }));
+  }
+
+  markRetry(id: string, channel: NotificationChannel, nextAt: number, error: string, now = Date.now()): Promise<void> {
+    return settled(() => void this.statements.retry.run({ id, channel, nextAt, error, now }));
+  }
+
+  markFailed(id: string, channel: NotificationChannel, error: string, now = Date.now()): Promise<void> {
+    return settled(() => void this.statements.failed.run({ id, channel, error, now }));
+  }
+
+  find(id: string): Promise<StoredNotification | undefined> {
+    return settled(() => {
+      const row = this.statements.notification.get(id);
+      if (!row) return undefined;
+      return { notification: JSON.parse(row.payload) as Notification, deliveries: this.statements.deliveries.all(id) };
+    });
+  }
+
+  counts(): Promise<DeliveryCount[]> {
+    return settled(() => this.statements.counts.all());
+  }
+
+  channelHistory(): Promise<ChannelHistory> {
+    return settled(() => ({
+      lastSuccess: new Map(this.statements.lastSuccess.all().map((row) => [row.channel, row.at])),
+      lastFailure: new Map(this.statements.lastFailure.all().map((row) => [row.channel, { at: row.at, error: row.error }])),
     }));
   }
 
-  markDelivered(id: string, channel: NotificationChannel, now = Date.now()): void {
-    this.statements.delivered.run({ id, channel, now });
+  nextDueAt(): Promise<number | undefined> {
+    return settled(() => this.statements.nextDue.get()?.at ?? undefined);
   }
 
-  markRetry(id: string, channel: NotificationChannel, nextAt: number, error: string, now = Date.now()): void {
-    this.statements.retry.run({ id, channel, nextAt, error, now });
+  purgeFinished(before: number): Promise<number> {
+    return settled(() =>
+      this.db.transaction(() => {
+        const finished = `SELECT id FROM notifications n WHERE n.created_at < @before
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.state = 'pending')`;
+        this.db.prepare(`DELETE FROM deliveries WHERE notification_id IN (${finished})`).run({ before });
+        return this.db.prepare(`DELETE FROM notifications WHERE id IN (${finished})`).run({ before }).changes;
+      })(),
+    );
   }
 
-  markFailed(id: string, channel: NotificationChannel, error: string, now = Date.now()): void {
-    this.statements.failed.run({ id, channel, error, now });
-  }
-
-  find(id: string): { notification: Notification; deliveries: DeliveryRow[] } | undefined {
-    const row = this.statements.notification.get(id);
-    if (!row) return undefined;
-    return { notification: JSON.parse(row.payload) as Notification, deliveries: this.statements.deliveries.all(id) };
-  }
-
-  counts(): { channel: NotificationChannel; state: DeliveryState; count: number }[] {
-    return this.statements.counts.all();
-  }
-
-  channelHistory(): { lastSuccess: Map<string, number>; lastFailure: Map<string, { at: number; error: string }> } {
-    return {
-      lastSuccess: new Map(this.statements.lastSuccess.all().map((row) => [row.channel, row.at])),
-      lastFailure: new Map(this.statements.lastFailure.all().map((row) => [row.channel, { at: row.at, error: row.error }])),
-    };
-  }
-
-  /** When the next pending delivery becomes due (ms epoch), undefined when nothing is pending. */
-  nextDueAt(): number | undefined {
-    return this.statements.nextDue.get()?.at ?? undefined;
-  }
-
-  /**
-   * Deletes notifications created before `before` whose deliveries are all finished (delivered or failed). Pending
-   * work is never deleted, however old. Returns how many notifications went.
-   */
-  purgeFinished(before: number): number {
-    return this.db.transaction(() => {
-      const finished = `SELECT id FROM notifications n WHERE n.created_at < @before
-        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.state = 'pending')`;
-      this.db.prepare(`DELETE FROM deliveries WHERE notification_id IN (${finished})`).run({ before });
-      return this.db.prepare(`DELETE FROM notifications WHERE id IN (${finished})`).run({ before }).changes;
-    })();
-  }
-
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    return settled(() => void this.db.close());
   }
 }

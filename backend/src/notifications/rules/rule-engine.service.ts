@@ -1,12 +1,15 @@
 /**
  * Evaluates the notification rules against the metric store every `evaluation_interval`. A rule whose condition holds
  * for its `for:` duration fires once; when the condition clears it resolves. After a firing, the rule does not fire
- * again within its `cooldown`, so a flapping metric cannot produce a storm.
+ * again within its `cooldown`, so a flapping metric cannot produce a storm. Only the cluster leader evaluates (the
+ * shared bus feeds every instance's metric store alike): the others keep their rules inactive, and an instance that
+ * becomes leader starts from there, waiting out `for:` again.
  */
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
 import { MetricStoreService } from '../../metric-store/metric-store.service';
+import { LeadershipService } from '../../redis/leadership.service';
 import type { NotificationChannel, Priority } from '../notification';
 import { NotificationsService } from '../notifications.service';
 import { evaluateCondition, metricsOf, parseCondition, type Condition } from './condition';
@@ -38,6 +41,7 @@ export class RuleEngineService implements OnApplicationBootstrap, OnApplicationS
     @InjectConfig() private readonly config: AppConfig,
     private readonly store: MetricStoreService,
     private readonly notifications: NotificationsService,
+    private readonly leadership: LeadershipService,
   ) {
     // The configuration was validated at load (config.schema.ts), so these parse.
     this.rules = config.real_time_notifications.notification_rules.map((rule) => {
@@ -67,6 +71,10 @@ export class RuleEngineService implements OnApplicationBootstrap, OnApplicationS
   }
 
   evaluate(now = Date.now()): void {
+    if (!this.leadership.isLeader) {
+      this.standDown();
+      return;
+    }
     for (const rule of this.rules) {
       const holds = evaluateCondition(rule.condition, (metric) => this.store.value(metric, now));
       if (holds) {
@@ -79,22 +87,30 @@ export class RuleEngineService implements OnApplicationBootstrap, OnApplicationS
           rule.state = 'firing';
           rule.lastFiredAt = now;
           rule.firedAt = new Date(now).toISOString();
-          this.notify(rule, 'firing', now);
+          void this.notify(rule, 'firing', now);
         }
       } else {
-        if (rule.state === 'firing') this.notify(rule, 'resolved', now);
+        if (rule.state === 'firing') void this.notify(rule, 'resolved', now);
         rule.state = 'inactive';
       }
     }
   }
 
-  private notify(rule: Rule, status: 'firing' | 'resolved', now: number): void {
+  /**
+   * Forgets what this instance saw while it led: the new leader decides from its own evaluations, and a firing left
+   * here must not resolve from here later. The cooldown is kept, so leadership changes cannot cause a storm.
+   */
+  private standDown(): void {
+    for (const rule of this.rules) rule.state = 'inactive';
+  }
+
+  private async notify(rule: Rule, status: 'firing' | 'resolved', now: number): Promise<void> {
     const values = Object.fromEntries(rule.metrics.map((metric) => [metric, this.store.value(metric, now) ?? null]));
     const shown = Object.entries(values)
       .map(([metric, value]) => `${metric} = ${value ?? 'no data'}`)
       .join(', ');
     try {
-      const outcome = this.notifications.accept(
+      const outcome = await this.notifications.accept(
         {
           type: `rule.${status}`,
           status,

@@ -2,12 +2,19 @@ import { Logger } from '@nestjs/common';
 import { loadConfig } from '../../config/config.loader';
 import { MetricStore } from '../../metric-store/metric-store';
 import type { MetricStoreService } from '../../metric-store/metric-store.service';
+import { LeadershipService } from '../../redis/leadership.service';
 import type { NewNotification } from '../notification';
 import type { NotificationsService } from '../notifications.service';
 import { RuleEngineService } from './rule-engine.service';
 
-/** Records what the engine asks to send; the engine's state machine is what is under test. */
-function engineWith(rule: { condition: string; for?: number; cooldown?: number }) {
+/**
+ * Records what the engine asks to send; the engine's state machine is what is under test. Without Redis this instance
+ * always leads; `leadership` stands in for a cluster where it may not.
+ */
+function engineWith(
+  rule: { condition: string; for?: number; cooldown?: number },
+  leadership: Pick<LeadershipService, 'isLeader'> = new LeadershipService(null),
+) {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -31,9 +38,17 @@ function engineWith(rule: { condition: string; for?: number; cooldown?: number }
   ]);
   const sent: NewNotification[] = [];
   const notifications = {
-    accept: (input: NewNotification) => (sent.push(input), { id: String(sent.length), deduplicated: false, channels: [] }),
+    accept: (input: NewNotification) => {
+      sent.push(input);
+      return Promise.resolve({ id: String(sent.length), deduplicated: false, channels: [] });
+    },
   };
-  const engine = new RuleEngineService(config, store as unknown as MetricStoreService, notifications as unknown as NotificationsService);
+  const engine = new RuleEngineService(
+    config,
+    store as unknown as MetricStoreService,
+    notifications as unknown as NotificationsService,
+    leadership as LeadershipService,
+  );
   return { engine, store, sent, statuses: () => sent.map((item) => item.status) };
 }
 
@@ -95,6 +110,31 @@ describe('RuleEngineService', () => {
     store.record('error_rate', 'model-a', 0.01, t0);
     store.record('error_rate', 'model-b', 0.4, t0);
     engine.evaluate(t0);
+    expect(statuses()).toEqual(['firing']);
+  });
+
+  it('evaluates only while this instance leads, and starts afresh when it leads again', () => {
+    const leadership = { isLeader: false };
+    const { engine, store, statuses } = engineWith({ condition: 'error_rate > 0.2', for: 5 }, leadership);
+    store.record('error_rate', 'cluster', 0.9, t0);
+    engine.evaluate(t0);
+    engine.evaluate(t0 + 6000);
+    expect(statuses()).toEqual([]);
+    expect(engine.states()[0]?.state).toBe('inactive');
+
+    leadership.isLeader = true;
+    store.record('error_rate', 'cluster', 0.9, t0 + 7000);
+    engine.evaluate(t0 + 7000);
+    engine.evaluate(t0 + 12_000);
+    expect(statuses()).toEqual(['firing']);
+
+    // Another instance takes over: this one forgets the firing, so it cannot resolve it later on its own.
+    leadership.isLeader = false;
+    engine.evaluate(t0 + 13_000);
+    expect(engine.states()[0]?.state).toBe('inactive');
+    leadership.isLeader = true;
+    store.record('error_rate', 'cluster', 0.1, t0 + 14_000);
+    engine.evaluate(t0 + 14_000);
     expect(statuses()).toEqual(['firing']);
   });
 });

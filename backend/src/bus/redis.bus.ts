@@ -1,0 +1,465 @@
+/**
+ * The Redis bus: several instances share one Redis. Each channel has a hash (its epoch and last offset), a stream
+ * (its history, entry ids `0-<offset>`, trimmed to the history size) and a pub/sub channel (live messages). One Lua
+ * script assigns offsets, appends to the stream and publishes, so `epoch:offset` names the same message on every
+ * instance and a client may resume on any of them.
+ *
+ * Live messages reach this instance's listeners in offset order with no gap and no duplicate: a message that skips
+ * offsets is held while the missing ones are read from the stream, and after a lost subscription every channel is
+ * caught up from the stream.
+ *
+ * Redis unavailable: the bus goes local. Publishes get positions in a local epoch of this instance, are delivered
+ * to its own subscribers at once, kept for resume here, and queued (at most `redis.max_pending`, oldest dropped and
+ * counted) to be forwarded to Redis when it returns; forwarded messages carry a flag so this instance does not
+ * deliver them twice. Clients resuming from a local position elsewhere are told `recovered: false`.
+ *
+ * Derived channels (dashboards, high-frequency views) are computed by every instance from the shared stream and
+ * stay instance-local: they run on an in-memory bus inside this one.
+ */
+import { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis/redis.connection';
+import {
+  PositionAheadError,
+  type Bus,
+  type BusOptions,
+  type ChannelState,
+  type Listener,
+  type ReadResult,
+  type Unsubscribe,
+} from './bus.port';
+import { MemoryBus } from './memory.bus';
+import type { Position } from './position';
+import { StreamMessage, type PublishInput } from './stream-message';
+
+/** KEYS: meta, log. ARGV: candidate epoch, max length, origin, forwarded flag, wall ms, live channel, tails... */
+const PUBLISH = `
+redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local count = #ARGV - 6
+local last = redis.call('HINCRBY', KEYS[1], 'seq', count)
+local first = last - count + 1
+for i = 1, count do
+  local id = epoch .. ':' .. (first + i - 1)
+  local payload = '{"kind":"event","id":"' .. id .. '"' .. ARGV[6 + i]
+  redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[2], '0-' .. (first + i - 1), 'm', payload, 'o', ARGV[3], 'f', ARGV[4], 'w', ARGV[5])
+  redis.call('PUBLISH', ARGV[6], id .. '\\t' .. ARGV[3] .. '\\t' .. ARGV[4] .. '\\t' .. ARGV[5] .. '\\n' .. payload)
+end
+return {epoch, first}`;
+
+/** KEYS: meta. ARGV: candidate epoch. The channel's epoch (created if new) and last offset. */
+const ENSURE = `
+redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
+return {redis.call('HGET', KEYS[1], 'epoch'), tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')}`;
+
+const FORWARD_BATCH = 500;
+const newEpoch = (): string => `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+
+interface Envelope {
+  epoch: string;
+  offset: number;
+  origin: string;
+  forwarded: boolean;
+  wallMs: number;
+  payload: string;
+}
+
+/** What this instance knows of one shared channel. */
+class ChannelView {
+  epoch: string | undefined;
+  /** The newest offset handed to local listeners. */
+  lastOffset = 0;
+  readonly listeners = new Set<Listener>();
+  /** Reading missed offsets from the stream; live messages wait in `held` meanwhile. */
+  catchingUp = false;
+  held: Envelope[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly capacity: number,
+  ) {}
+}
+
+interface PendingPublish {
+  channel: string;
+  tail: string;
+}
+
+export interface RedisBusOptions extends BusOptions {
+  /** Channels known at start, whose epoch and offset are loaded before the first subscriber. */
+  channels: readonly string[];
+  /** Channels that each instance derives for itself (not shared). */
+  isLocal(channel: string): boolean;
+  maxPending: number;
+  /** Called with the number of queued publishes dropped because the queue was full. */
+  onDropped(count: number): void;
+  /** Called with true when positions are shared through Redis, false while they are local. */
+  onModeChange(shared: boolean): void;
+}
+
+export interface RedisBusStatus extends Record<string, unknown> {
+  adapter: 'redis';
+  target: string;
+  instance: string;
+  connected: boolean;
+  mode: 'shared' | 'local';
+  pending_forward: number;
+  dropped_forward: number;
+  degraded?: string;
+}
+
+export class RedisBus implements Bus {
+  private readonly logger = new Logger(RedisBus.name);
+  private readonly local: MemoryBus;
+  private readonly views = new Map<string, ChannelView>();
+  private readonly subscriber: Redis;
+  private readonly livePrefix: string;
+  /** Local mode: positions come from `outage`, an in-memory bus of this instance, until the queue is forwarded. */
+  private outage: MemoryBus | undefined;
+  private pending: PendingPublish[] = [];
+  private dropped = 0;
+  private forwarding = false;
+  private closed = false;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly options: RedisBusOptions,
+  ) {
+    this.local = new MemoryBus(options);
+    this.livePrefix = redis.key('live', '');
+    this.subscriber = redis.subscriber();
+    this.subscriber.on('pmessage', (_pattern: string, channel: string, text: string) => this.receive(channel, text));
+    // After a reconnect ioredis subscribes again by itself; what was published meanwhile is read from the streams.
+    this.subscriber.on('ready', () => void this.catchUpAll());
+    redis.on('up', () => void this.recover());
+    redis.on('down', () => this.goLocal('Redis connection lost'));
+  }
+
+  /** Subscribes to every shared channel and loads the known channels' positions (local mode if Redis is down). */
+  async start(): Promise<void> {
+    await this.subscriber.psubscribe(`${this.livePrefix}*`).catch(() => undefined);
+    if (!this.redis.available) {
+      this.goLocal(`Redis unavailable at start${this.redis.lastError ? `: ${this.redis.lastError}` : ''}`);
+      return;
+    }
+    this.options.onModeChange(true);
+    try {
+      for (const channel of this.options.channels) if (!this.options.isLocal(channel)) await this.ensure(this.view(channel));
+    } catch (error) {
+      this.goLocal(`Redis failed at start: ${this.redis.describe(error)}`);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private keys(channel: string): { meta: string; log: string; live: string } {
+    return { meta: this.redis.key('meta', channel), log: this.redis.key('log', channel), live: this.livePrefix + channel };
+  }
+
+  private view(channel: string): ChannelView {
+    let view = this.views.get(channel);
+    if (!view) {
+      view = new ChannelView(channel, this.options.historySize(channel));
+      this.views.set(channel, view);
+    }
+    return view;
+  }
+
+  private async ensure(view: ChannelView): Promise<void> {
+    const [epoch, seq] = (await this.redis.command.eval(ENSURE, 1, this.keys(view.name).meta, newEpoch())) as [string, number];
+    if (view.epoch === undefined) {
+      view.epoch = epoch;
+      view.lastOffset = seq;
+    }
+  }
+
+  async publish(channel: string, events: readonly PublishInput[]): Promise<StreamMessage[]> {
+    if (this.options.isLocal(channel)) return this.local.publish(channel, events);
+    const acceptedAt = performance.now();
+    const tails = events.map(tail(channel));
+    if (!this.outage) {
+      try {
+        const [epoch, first] = await this.append(channel, tails, false);
+        return events.map((_, index) => messageOf(channel, epoch, first + index, tails[index] as string, acceptedAt));
+      } catch (error) {
+        // Not known whether the script ran: a timed-out publish may reach Redis twice (at least once).
+        this.goLocal(`publish to Redis failed: ${this.redis.describe(error)}`);
+      }
+    }
+    return this.publishLocally(channel, events, tails, acceptedAt);
+  }
+
+  private async append(channel: string, tails: readonly string[], forwarded: boolean): Promise<[string, number]> {
+    const { meta, log, live } = this.keys(channel);
+    const result = (await this.redis.command.eval(
+      PUBLISH,
+      2,
+      meta,
+      log,
+      newEpoch(),
+      this.options.historySize(channel),
+      this.redis.instanceId,
+      forwarded ? '1' : '0',
+      Date.now(),
+      live,
+      ...tails,
+    )) as [string, number];
+    return result;
+  }
+
+  private publishLocally(channel: string, events: readonly PublishInput[], tails: readonly string[], acceptedAt: number): StreamMessage[] {
+    const outage = this.outage as MemoryBus;
+    for (const text of tails) this.pending.push({ channel, tail: text });
+    const overflow = this.pending.length - this.options.maxPending;
+    if (overflow > 0) {
+      this.pending.splice(0, overflow);
+      this.dropped += overflow;
+      this.options.onDropped(overflow);
+      this.logger.warn(
+        `Dropped ${overflow} queued publishes: more than redis.max_pending (${this.options.maxPending}) while Redis is down`,
+      );
+    }
+    return outage.publishNow(channel, events, acceptedAt);
+  }
+
+  /** Switches to local positions (idempotent). Listeners see the local epoch from the next message on. */
+  private goLocal(reason: string): void {
+    if (this.outage || this.closed) return;
+    this.logger.warn(`${reason}: serving this instance's clients from local positions until Redis is back`);
+    this.outage = new MemoryBus(this.options);
+    this.options.onModeChange(false);
+    for (const view of this.views.values()) {
+      for (const listener of view.listeners) this.outage.subscribe(view.name, listener);
+    }
+  }
+
+  /** Redis is back: forward what was published meanwhile, then return to shared positions and catch up. */
+  private async recover(): Promise<void> {
+    if (this.forwarding || this.closed) return;
+    this.forwarding = true;
+    try {
+      while (this.pending.length > 0 && this.redis.available) {
+        const channel = (this.pending[0] as PendingPublish).channel;
+        let count = 0;
+        while (count < FORWARD_BATCH && count < this.pending.length && (this.pending[count] as PendingPublish).channel === channel) count++;
+        await this.append(
+          channel,
+          this.pending.slice(0, count).map((item) => item.tail),
+          true,
+        );
+        this.pending.splice(0, count);
+      }
+      if (this.pending.length === 0 && this.outage) {
+        this.outage = undefined;
+        this.options.onModeChange(true);
+        this.logger.log('Redis is back: queued publishes forwarded; shared positions again');
+      }
+      await this.catchUpAll();
+    } catch (error) {
+      this.logger.warn(`Forwarding to Redis failed (${this.redis.describe(error)}); ${this.pending.length} publishes still queued`);
+    } finally {
+      this.forwarding = false;
+    }
+  }
+
+  private receive(redisChannel: string, text: string): void {
+    if (this.outage) return; // read from the stream once shared positions return
+    const channel = redisChannel.slice(this.livePrefix.length);
+    const envelope = parseEnvelope(text);
+    if (!envelope) return;
+    const view = this.view(channel);
+    if (view.catchingUp) {
+      view.held.push(envelope);
+      return;
+    }
+    if (view.epoch !== undefined && envelope.epoch === view.epoch && envelope.offset > view.lastOffset + 1) {
+      view.held.push(envelope);
+      void this.catchUp(view);
+      return;
+    }
+    this.deliver(view, envelope);
+  }
+
+  private deliver(view: ChannelView, envelope: Envelope): void {
+    if (envelope.epoch !== view.epoch) {
+      // A new epoch: the channel's state was lost in Redis (flushed, or restarted without persistence).
+      view.epoch = envelope.epoch;
+      view.lastOffset = 0;
+    }
+    if (envelope.offset <= view.lastOffset) return;
+    view.lastOffset = envelope.offset;
+    if (envelope.forwarded && envelope.origin === this.redis.instanceId) return; // delivered here while local
+    if (view.listeners.size === 0) return;
+    const acceptedAt = performance.now() - Math.max(0, Date.now() - envelope.wallMs);
+    const message = new StreamMessage(view.name, envelope.epoch, envelope.offset, undefined, envelope.payload, acceptedAt);
+    for (const listener of view.listeners) listener(message);
+  }
+
+  private async catchUpAll(): Promise<void> {
+    if (this.outage) return;
+    for (const view of this.views.values()) if (!view.catchingUp) await this.catchUp(view);
+  }
+
+  /** Reads what the stream holds after the view's offset, delivers it, then the live messages held meanwhile. */
+  private async catchUp(view: ChannelView): Promise<void> {
+    view.catchingUp = true;
+    try {
+      const { meta, log } = this.keys(view.name);
+      const [epoch, seq] = await this.redis.command.hmget(meta, 'epoch', 'seq');
+      if (epoch === null || epoch === undefined) return;
+      if (epoch !== view.epoch) {
+        view.epoch = epoch;
+        view.lastOffset = 0;
+      }
+      if (Number(seq) > view.lastOffset) {
+        for (const envelope of entriesOf(await this.redis.command.xrange(log, `(0-${view.lastOffset}`, '+'), epoch)) {
+          this.deliver(view, envelope);
+        }
+      }
+    } catch (error) {
+      this.logger.warn(`Could not read missed messages of ${view.name} from Redis: ${this.redis.describe(error)}`);
+    } finally {
+      view.catchingUp = false;
+      const held = view.held;
+      view.held = [];
+      for (const envelope of held) this.deliver(view, envelope);
+    }
+  }
+
+  subscribe(channel: string, listener: Listener): Unsubscribe {
+    if (this.options.isLocal(channel)) return this.local.subscribe(channel, listener);
+    const view = this.view(channel);
+    view.listeners.add(listener);
+    const fromOutage = this.outage?.subscribe(channel, listener);
+    if (view.epoch === undefined && !this.outage) void this.ensure(view).catch(() => undefined);
+    return () => {
+      view.listeners.delete(listener);
+      fromOutage?.();
+    };
+  }
+
+  async read(channel: string, after: Position): Promise<ReadResult> {
+    if (this.options.isLocal(channel)) return this.local.read(channel, after);
+    if (this.outage) {
+      const state = this.outage.state(channel);
+      if (after.epoch === state.epoch) return this.outage.read(channel, after);
+      return { messages: [], recovered: false, reason: 'history_unavailable' };
+    }
+    const { meta, log } = this.keys(channel);
+    let epoch: string | null;
+    let last: number;
+    let entries: [string, string[]][];
+    try {
+      const [[known, seq], held] = await Promise.all([
+        this.redis.command.hmget(meta, 'epoch', 'seq'),
+        this.redis.command.xrange(log, `(0-${after.offset}`, '+'),
+      ]);
+      epoch = known ?? null;
+      last = Number(seq ?? 0);
+      // Another epoch: everything of the current one is new to the client, as far as history reaches.
+      entries = epoch !== null && after.epoch !== epoch ? await this.redis.command.xrange(log, '-', '+') : held;
+    } catch {
+      return { messages: [], recovered: false, reason: 'history_unavailable' };
+    }
+    if (epoch === null) return { messages: [], recovered: false, reason: 'epoch_changed' };
+    if (after.epoch !== epoch) return { messages: this.messagesOf(channel, entries, epoch), recovered: false, reason: 'epoch_changed' };
+    if (after.offset > last) throw new PositionAheadError(channel, after, last);
+    const messages = this.messagesOf(channel, entries, epoch);
+    const firstHeld = messages[0]?.offset ?? last + 1;
+    const recovered = after.offset + 1 >= firstHeld;
+    return { messages, recovered, ...(recovered ? {} : { reason: 'history_exceeded' as const }) };
+  }
+
+  private messagesOf(channel: string, entries: [string, string[]][], epoch: string): StreamMessage[] {
+    return entriesOf(entries, epoch).map(
+      (envelope) => new StreamMessage(channel, envelope.epoch, envelope.offset, undefined, envelope.payload, performance.now()),
+    );
+  }
+
+  state(channel: string): ChannelState {
+    if (this.options.isLocal(channel)) return this.local.state(channel);
+    if (this.outage) return this.outage.state(channel);
+    const view = this.view(channel);
+    const lastOffset = view.lastOffset;
+    const firstOffset = lastOffset === 0 ? 0 : Math.max(1, lastOffset - view.capacity + 1);
+    return {
+      // Until Redis answers for a new channel, its epoch is a placeholder no client position can match.
+      epoch: view.epoch ?? 'unknown',
+      lastOffset,
+      firstOffset,
+      depth: lastOffset === 0 ? 0 : lastOffset - firstOffset + 1,
+      capacity: view.capacity,
+    };
+  }
+
+  status(): RedisBusStatus {
+    const degraded = !this.redis.available
+      ? `Redis unreachable at ${this.redis.target}${this.redis.lastError ? ` (${this.redis.lastError})` : ''}`
+      : this.outage
+        ? `forwarding ${this.pending.length} publishes queued while Redis was unreachable`
+        : undefined;
+    return {
+      adapter: 'redis',
+      target: this.redis.target,
+      instance: this.redis.instanceId,
+      connected: this.redis.available,
+      mode: this.outage ? 'local' : 'shared',
+      pending_forward: this.pending.length,
+      dropped_forward: this.dropped,
+      ...(degraded === undefined ? {} : { degraded }),
+    };
+  }
+
+  check(): Promise<Record<string, unknown>> {
+    return Promise.resolve(this.status());
+  }
+}
+
+/** The JSON of a wire event after its id: the script puts `{"kind":"event","id":"<epoch:offset>"` in front. */
+const tail =
+  (channel: string) =>
+  (input: PublishInput): string =>
+    `,${JSON.stringify({
+      channel,
+      type: input.type,
+      timestamp: input.timestamp ?? new Date().toISOString(),
+      ...(input.key === undefined ? {} : { key: input.key }),
+      data: input.data,
+    }).slice(1)}`;
+
+function messageOf(channel: string, epoch: string, offset: number, text: string, acceptedAt: number): StreamMessage {
+  return new StreamMessage(channel, epoch, offset, undefined, `{"kind":"event","id":"${epoch}:${offset}"${text}`, acceptedAt);
+}
+
+function parseEnvelope(text: string): Envelope | undefined {
+  const newline = text.indexOf('\n');
+  const [id, origin, forwarded, wall] = text.slice(0, newline).split('\t');
+  const colon = id?.indexOf(':') ?? -1;
+  if (newline < 0 || !id || colon < 0 || origin === undefined) return undefined;
+  return {
+    epoch: id.slice(0, colon),
+    offset: Number(id.slice(colon + 1)),
+    origin,
+    forwarded: forwarded === '1',
+    wallMs: Number(wall),
+    payload: text.slice(newline + 1),
+  };
+}
+
+function entriesOf(entries: [string, string[]][], epoch: string): Envelope[] {
+  return entries.map(([id, fields]) => {
+    const field = (name: string): string => fields[fields.indexOf(name) + 1] ?? '';
+    return {
+      epoch,
+      offset: Number(id.slice(id.indexOf('-') + 1)),
+      origin: field('o'),
+      forwarded: field('f') === '1',
+      wallMs: Number(field('w')),
+      payload: field('m'),
+    };
+  });
+}
