@@ -8,8 +8,10 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.schema';
+import { AccessControl } from './auth/access-control';
 import { PublishFastPath } from './ingest/publish-fast-path';
 
 const LOG_LEVELS: Record<AppConfig['performance']['log_level'], LogLevel[]> = {
@@ -40,17 +42,41 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
 
   const server: Server = app.getHttpServer();
-  // POST /events skips the framework pipeline in the common case (see publish-fast-path.ts).
+  // Origin and CORS first; then POST /events skips the framework pipeline in the common case (publish-fast-path.ts).
+  const access = app.get(AccessControl);
   const fastPath = app.get(PublishFastPath);
   const framework = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (!access.cors(request, response)) return;
     if (!fastPath.handle(request, response)) for (const listener of framework) listener(request, response);
   });
   server.requestTimeout = config.service.request_timeout * 1000;
-  server.headersTimeout = Math.min(server.requestTimeout, 20_000);
+  server.headersTimeout = Math.min(server.requestTimeout, config.service.headers_timeout * 1000);
+  guardSlowHeaders(server, config.service.headers_timeout * 1000);
   server.keepAliveTimeout = 5_000;
   return app;
+}
+
+/**
+ * A connection that has not sent complete request headers within `timeoutMs` is closed. Node enforces
+ * headersTimeout only on a 30-second sweep; this closes a slow-header client (one byte a second) on time.
+ */
+function guardSlowHeaders(server: Server, timeoutMs: number): void {
+  const waiting = new WeakSet<Socket>();
+  server.on('connection', (socket: Socket) => {
+    waiting.add(socket);
+    const timer = setTimeout(() => {
+      if (waiting.has(socket)) socket.destroy();
+    }, timeoutMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
+  const started = (request: IncomingMessage): void => {
+    waiting.delete(request.socket);
+  };
+  server.prependListener('request', started);
+  server.prependListener('upgrade', started);
 }
 
 /** Starts listening; returns the bound address (port 0 picks a free one). */

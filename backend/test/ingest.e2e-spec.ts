@@ -133,7 +133,9 @@ describe('POST /events with API keys configured', () => {
     expect(right.status).toBe(202);
   });
 
-  it('leaves reading open: subscriptions and status need no key', async () => {
-    expect((await getJson(service.http, '/streams')).status).toBe(200);
+  it('needs a key for reading too, except health and metrics', async () => {
+    expect((await getJson(service.http, '/streams')).status).toBe(401);
+    expect((await fetch(`${service.http}/streams`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    expect((await getJson(service.http, '/health')).status).toBe(200);
   });
 });

@@ -94,19 +94,21 @@ describe('the endpoints clients use to discover', () => {
 
   it('returns the newest events of a channel, oldest first, bounded', async () => {
     await post(service.http, '/events', events(30, { channel: 'business_events' }), { authorization: `Bearer ${key}` });
-    const { status, body } = await getJson(service.http, '/streams/business_events/recent?limit=5');
+    const auth = { authorization: `Bearer ${key}` };
+    expect((await getJson(service.http, '/streams/business_events/recent?limit=5')).status).toBe(401);
+    const { status, body } = await getJson(service.http, '/streams/business_events/recent?limit=5', auth);
     expect(status).toBe(200);
     expect(body.events).toHaveLength(5);
     expect(body.events.map((event: { id: string }) => Number(event.id.split(':')[1]))).toEqual([26, 27, 28, 29, 30]);
-    expect((await getJson(service.http, '/streams/business_events/recent?limit=500')).status).toBe(400);
-    expect((await getJson(service.http, '/streams/nope/recent')).status).toBe(404);
+    expect((await getJson(service.http, '/streams/business_events/recent?limit=500', auth)).status).toBe(400);
+    expect((await getJson(service.http, '/streams/nope/recent', auth)).status).toBe(404);
   });
 
   it('verifies an API key, and says the version in /health', async () => {
     expect((await fetch(`${service.http}/auth/verify`)).status).toBe(401);
     expect((await fetch(`${service.http}/auth/verify`, { headers: { authorization: 'Bearer wrong-key-000000000000' } })).status).toBe(401);
     const ok = await fetch(`${service.http}/auth/verify`, { headers: { authorization: `Bearer ${key}` } });
-    expect(await ok.json()).toEqual({ valid: true, keys_required: true });
+    expect(await ok.json()).toEqual({ valid: true, keys_required: true, kind: 'key', scopes: ['publish', 'read', 'admin'] });
     expect((await getJson(service.http, '/health')).body.version).toBe('0.1.0');
   });
 });

@@ -7,7 +7,8 @@ import { DataQueryRequest, DataQueryResponse, DataSourceInstanceSettings, Loadin
 import { createServer, type Server } from 'http';
 import { Subscription } from 'rxjs';
 import { DataSource } from './datasource';
-import { Backend, eventually, freePort, nodeHttp, startBackend } from './test-support/backend';
+import { Backend, eventually, freePort, httpJson, nodeHttp, startBackend } from './test-support/backend';
+import { startRouteProxy } from './test-support/route-proxy';
 import { DataStreamingOptions, DataStreamingQuery } from './types';
 
 function dataSource(url: string, jsonData: Partial<DataStreamingOptions> = {}): DataSource {
@@ -218,11 +219,20 @@ describe('DataSource against the backend', () => {
   });
 });
 
-describe('DataSource with API keys on the backend', () => {
+describe('DataSource with API keys, scopes and tokens on the backend', () => {
+  const FULL = 'plugin-test-key-0123456789';
+  const READ = 'plugin-read-key-0123456789';
   let backend: Backend;
 
   beforeAll(async () => {
-    backend = await startBackend({ env: { DATA_STREAMING_API_KEYS: 'plugin-test-key-0123456789' } });
+    backend = await startBackend({
+      env: {
+        DATA_STREAMING_API_KEYS: `${FULL},${READ}:read,plugin-publish-key-0123456789:publish`,
+        DATA_STREAMING_TOKEN_SECRET: 'plugin-test-token-secret-0123456789abcdef',
+        // jsdom's WebSocket sends the page's origin, as a browser showing Grafana would.
+        DATA_STREAMING_ALLOWED_ORIGINS: 'http://localhost',
+      },
+    });
   });
   afterAll(() => backend.stop());
 
@@ -232,9 +242,91 @@ describe('DataSource with API keys on the backend', () => {
       status: 'error',
       message: 'data-streaming-api refused the API key: the API key is not valid',
     });
-    expect((await dataSource(backend.url, { readToken: 'plugin-test-key-0123456789' }).testDatasource()).status).toBe(
-      'success'
+    expect((await dataSource(backend.url, { readToken: FULL }).testDatasource()).status).toBe('success');
+    expect(await dataSource(backend.url, { readToken: 'plugin-publish-key-0123456789' }).testDatasource()).toEqual({
+      status: 'error',
+      message: 'the API key has the scopes publish; panels need a key with the read scope',
+    });
+  });
+
+  it('direct mode: streams with a read-scoped key, and with a subscriber token for the channel', async () => {
+    const issued = await httpJson<{ token: string }>(
+      'POST',
+      `${backend.url}/auth/token`,
+      { channels: ['metrics_updates'], ttl: 300 },
+      { authorization: `Bearer ${READ}` }
     );
+    expect(issued.status).toBe(201);
+    for (const readToken of [READ, issued.data.token]) {
+      const ds = dataSource(backend.url, { readToken });
+      expect((await ds.testDatasource()).status).toBe('success');
+      const panel = run(ds, [{ refId: 'A', channel: 'metrics_updates' } as DataStreamingQuery]);
+      await eventually(
+        async () => ((await backend.websocketConnections()) === 1 ? true : undefined),
+        5000,
+        'the socket'
+      );
+      await backend.publish(ticks(0, 5));
+      await eventually(
+        () => (panel.values().length === 5 ? true : undefined),
+        5000,
+        `5 values with ${readToken.slice(0, 12)}…`
+      );
+      panel.subscription.unsubscribe();
+      await eventually(
+        async () => ((await backend.websocketConnections()) === 0 ? true : undefined),
+        5000,
+        'no socket'
+      );
+    }
+  });
+
+  it("proxy mode: plugin.json's route adds the API key, over HTTP and the WebSocket upgrade", async () => {
+    for (const [apiKey, expected] of [
+      [READ, 'success'],
+      ['not-the-key-0000000000', 'error'],
+    ] as const) {
+      const proxy = await startRouteProxy({
+        uid: 'data-streaming-api',
+        jsonData: { url: backend.url },
+        secureJsonData: { apiKey },
+      });
+      try {
+        const settings = {
+          uid: 'data-streaming-api',
+          type: 'llmops-datastreaming-datasource',
+          name: 'Data Streaming API',
+          url: '/api/datasources/proxy/uid/data-streaming-api',
+          access: 'proxy',
+          readOnly: true,
+          jsonData: { accessMode: 'proxy', url: backend.url },
+          meta: {} as DataSourceInstanceSettings['meta'],
+        } as DataSourceInstanceSettings<DataStreamingOptions>;
+        const http = {
+          get: <T>(url: string, headers?: Record<string, string>) => nodeHttp.get<T>(`${proxy.origin}${url}`, headers),
+        };
+        const ds = new DataSource(settings, { http, origin: proxy.origin });
+        expect((await ds.testDatasource()).status).toBe(expected);
+        if (expected === 'success') {
+          const panel = run(ds, [{ refId: 'A', channel: 'metrics_updates' } as DataStreamingQuery]);
+          await eventually(
+            async () => ((await backend.websocketConnections()) === 1 ? true : undefined),
+            5000,
+            'the proxied socket'
+          );
+          await backend.publish(ticks(0, 3));
+          await eventually(() => (panel.values().length === 3 ? true : undefined), 5000, '3 values through the proxy');
+          panel.subscription.unsubscribe();
+          await eventually(
+            async () => ((await backend.websocketConnections()) === 0 ? true : undefined),
+            5000,
+            'no socket'
+          );
+        }
+      } finally {
+        await proxy.close();
+      }
+    }
   });
 });
 

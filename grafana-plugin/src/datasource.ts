@@ -270,11 +270,17 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
         message: `data-streaming-api at ${where} is ${health.data.status ?? 'unhealthy'}: ${(health.data.reasons ?? []).join('; ')}`,
       };
     }
-    const verify = await this.get<{ error?: string; message?: string }>('/auth/verify');
+    const verify = await this.get<{ error?: string; message?: string; scopes?: string[] }>('/auth/verify');
     if (verify.status === 401 || verify.status === 403) {
       return {
         status: 'error',
         message: `data-streaming-api refused the API key: ${verify.data?.message ?? `HTTP ${verify.status}`}`,
+      };
+    }
+    if (verify.data?.scopes && !verify.data.scopes.includes('read')) {
+      return {
+        status: 'error',
+        message: `the API key has the scopes ${verify.data.scopes.join(', ')}; panels need a key with the read scope`,
       };
     }
     const channels = await this.channels();

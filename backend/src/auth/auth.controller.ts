@@ -1,18 +1,83 @@
-import { Controller, Get, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiKeyGuard } from './api-key.guard';
-import { ApiKeys } from './api-keys';
+/** GET /auth/verify (what a credential may do) and POST /auth/token (subscriber tokens for an API key with read). */
+import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { ApiError } from '../common/api-error';
+import { InjectConfig } from '../config/config.module';
+import type { AppConfig } from '../config/config.schema';
+import { Access } from './access.guard';
+import { Credentials, bearer } from './credentials';
+import { OPEN } from './principal';
+import { TokenService } from './tokens';
+
+const DASHBOARD_NAME = /^dashboard\.[a-z][a-z0-9_]{0,63}$/;
+
+const tokenRequest = z.strictObject({
+  channels: z.array(z.string().min(1).max(128)).min(1).max(256),
+  ttl: z.number().optional(),
+});
 
 @ApiTags('auth')
+@ApiBearerAuth()
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly keys: ApiKeys) {}
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly credentials: Credentials,
+    private readonly tokens: TokenService,
+  ) {}
 
   @Get('verify')
-  @UseGuards(ApiKeyGuard)
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'Checks the API key of the request (401 when a key is required and this one is missing or wrong)' })
-  verify(): { valid: true; keys_required: boolean } {
-    return { valid: true, keys_required: this.keys.required };
+  @Access('any')
+  @ApiOperation({ summary: 'Checks the credential of the request: 401 when missing or wrong; its kind, scopes and channels' })
+  verify(@Req() request: Request): Record<string, unknown> {
+    const principal = this.credentials.authenticate(bearer(request.headers.authorization)) ?? OPEN;
+    return {
+      valid: true,
+      keys_required: this.credentials.required,
+      kind: principal.kind,
+      scopes: [...principal.scopes],
+      ...(principal.channels ? { channels: principal.channels } : {}),
+      ...(principal.expiresAt ? { expires_at: new Date(principal.expiresAt).toISOString() } : {}),
+    };
+  }
+
+  @Post('token')
+  @HttpCode(201)
+  @Access('key')
+  @ApiOperation({ summary: 'Issues a short-lived subscriber token (JWT) for the listed channels; needs an API key with read' })
+  @ApiBody({ schema: { example: { channels: ['metrics_updates', 'real_time_metrics'], ttl: 900 } } })
+  token(@Req() request: Request, @Body() body: unknown): Record<string, unknown> {
+    const parsed = tokenRequest.safeParse(body);
+    if (!parsed.success) {
+      throw ApiError.badRequest('expected {"channels": ["<channel or stream>", ...], "ttl": <seconds>}', {
+        problems: parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message })),
+      });
+    }
+    const known = this.readableNames();
+    const unknown = parsed.data.channels.filter((name) => name !== '*' && !known.has(name) && !DASHBOARD_NAME.test(name));
+    if (unknown.length > 0) throw ApiError.badRequest(`unknown channels: ${unknown.join(', ').slice(0, 200)}`, { known: [...known] });
+    const ttl = this.tokens.ttl(parsed.data.ttl);
+    const principal = this.credentials.authenticate(bearer(request.headers.authorization)) ?? OPEN;
+    const { token, claims } = this.tokens.issue(principal.id, parsed.data.channels, ttl);
+    return {
+      token,
+      token_type: 'Bearer',
+      channels: claims.channels,
+      expires_in: ttl,
+      expires_at: new Date(claims.exp * 1000).toISOString(),
+    };
+  }
+
+  /** What a token may name besides dashboards (`dashboard.<type>`): channels, SSE and high-frequency streams. */
+  private readableNames(): Set<string> {
+    const { websocket, sse, high_frequency_streams: highFrequency, real_time_notifications: notifications } = this.config;
+    return new Set([
+      ...websocket.channels,
+      ...sse.streams,
+      notifications.sse_stream,
+      ...highFrequency.streams.map((name) => `high_frequency.${name}`),
+    ]);
   }
 }

@@ -1,7 +1,18 @@
+/** Access control for the whole service: credentials, subscriber tokens, rate limits, origins, the global guard. */
 import { Global, Module } from '@nestjs/common';
-import { ApiKeys } from './api-keys';
+import { APP_GUARD } from '@nestjs/core';
+import { MetricsModule } from '../metrics/metrics.module';
+import { AccessControl } from './access-control';
+import { AccessGuard } from './access.guard';
 import { AuthController } from './auth.controller';
+import { Credentials } from './credentials';
+import { TokenService } from './tokens';
 
 @Global()
-@Module({ controllers: [AuthController], providers: [ApiKeys], exports: [ApiKeys] })
+@Module({
+  imports: [MetricsModule],
+  controllers: [AuthController],
+  providers: [TokenService, Credentials, AccessControl, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [Credentials, AccessControl, TokenService],
+})
 export class AuthModule {}

@@ -15,6 +15,7 @@ const SECTION_PREFIX: Record<string, string> = {
   metric_store: 'METRIC_STORE_',
   monitoring: '',
   redis: 'DATA_STREAMING_REDIS_',
+  rate_limits: 'RATE_LIMIT_',
 };
 
 const FIXED_NAMES: Record<string, string> = {
@@ -23,9 +24,11 @@ const FIXED_NAMES: Record<string, string> = {
   'service.host': 'DATA_STREAMING_API_HOST',
   'service.workers': 'DATA_STREAMING_API_WORKERS',
   'service.request_timeout': 'DATA_STREAMING_TIMEOUT',
+  'service.headers_timeout': 'DATA_STREAMING_HEADERS_TIMEOUT',
   'service.shutdown_timeout': 'DATA_STREAMING_SHUTDOWN_TIMEOUT',
   'service.max_body_bytes': 'DATA_STREAMING_MAX_BODY_BYTES',
   'service.max_batch_events': 'DATA_STREAMING_MAX_BATCH_EVENTS',
+  'service.max_json_depth': 'DATA_STREAMING_MAX_JSON_DEPTH',
   'service.history_size': 'DATA_STREAMING_HISTORY_SIZE',
   'performance_optimization.enabled': 'STREAMING_PERFORMANCE_OPTIMIZATION_ENABLED',
   'performance.memory_limit_gb': 'DATA_STREAMING_API_MEMORY_GB',
@@ -44,6 +47,11 @@ const FIXED_NAMES: Record<string, string> = {
   'real_time_notifications.sse_stream': 'NOTIFICATIONS_SSE_STREAM',
   'live_dashboard.definitions_dir': 'LIVE_DASHBOARD_DEFINITIONS_DIR',
   'auth.api_keys': 'DATA_STREAMING_API_KEYS',
+  'auth.token_secret': 'DATA_STREAMING_TOKEN_SECRET',
+  'auth.token_ttl': 'DATA_STREAMING_TOKEN_TTL',
+  'auth.token_max_ttl': 'DATA_STREAMING_TOKEN_MAX_TTL',
+  'auth.public_channels': 'DATA_STREAMING_PUBLIC_CHANNELS',
+  'auth.allowed_origins': 'DATA_STREAMING_ALLOWED_ORIGINS',
   'redis.url': 'DATA_STREAMING_REDIS_URL',
   'storage.data_dir': 'DATA_STREAMING_DATA_DIR',
 };

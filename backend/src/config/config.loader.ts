@@ -27,6 +27,9 @@ export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object
 
 type Tree = Record<string, unknown>;
 
+/** Keys whose values never appear in an error message (or anywhere in the logs). */
+const SECRET_KEYS = new Set(['auth.api_keys', 'auth.token_secret']);
+
 const isTree = (value: unknown): value is Tree => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function merge(base: Tree, patch: Tree): Tree {
@@ -117,7 +120,8 @@ export function loadConfig(options: LoadOptions = {}): AppConfig {
         );
         if (value === undefined) return `${key || '(root)'}: ${issue.message}`;
         const source = fromEnv.get(`${String(section)}.${String(field)}`) ?? (yamlLoaded ? yamlPath : 'overrides');
-        return `${key || '(root)'} = ${JSON.stringify(value)} (from ${source}): ${issue.message}`;
+        const shown = SECRET_KEYS.has(`${String(section)}.${String(field)}`) ? '(secret, not shown)' : JSON.stringify(value);
+        return `${key || '(root)'} = ${shown} (from ${source}): ${issue.message}`;
       }),
     );
   }

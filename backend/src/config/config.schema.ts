@@ -99,9 +99,13 @@ export const configSchema = z
         host: z.string().min(1).default('0.0.0.0'),
         workers: positiveInt.max(64).default(2),
         request_timeout: seconds.default(30),
+        /** Time a new connection has to send its request headers (slow-header clients are cut off). */
+        headers_timeout: seconds.max(300).default(10),
         shutdown_timeout: seconds.max(300).default(5),
         max_body_bytes: positiveInt.default(1_048_576),
         max_batch_events: positiveInt.default(1000),
+        /** Deepest nesting of arrays and objects accepted in a published body. */
+        max_json_depth: positiveInt.max(1000).default(32),
         history_size: positiveInt.max(10_000_000).default(10_000),
       })
       .prefault({}),
@@ -149,6 +153,8 @@ export const configSchema = z
         max_connections: positiveInt.default(200),
         heartbeat_interval: seconds.default(30),
         message_size_limit: positiveInt.default(1_048_576),
+        /** Pings (protocol or {"kind":"ping"}) a client may send per second before it is closed as a flood (1008). */
+        max_client_pings_per_second: positiveInt.max(10_000).default(10),
         compression_enabled: z.boolean().default(true),
         max_queue_bytes: positiveInt.default(4_194_304),
         channels: uniqueNames(['metrics_updates', 'system_alerts', 'business_events', 'performance_data']),
@@ -259,7 +265,53 @@ export const configSchema = z
         ]),
       })
       .prefault({}),
-    auth: z.strictObject({ api_keys: z.array(z.string().min(16, 'at least 16 characters')).default([]) }).prefault({}),
+    auth: z
+      .strictObject({
+        /**
+         * `<key>` (every scope) or `<key>:<scope>+<scope>` with scopes publish, read, admin. Keys have at least 16
+         * characters and no colon.
+         */
+        api_keys: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^[^:\s]{16,}(:(publish|read|admin)(\+(publish|read|admin))*)?$/,
+                'expected <key> or <key>:<scopes>: a key of at least 16 characters without ":" or spaces, scopes publish, read, admin joined by +',
+              ),
+          )
+          .default([]),
+        /** HMAC-SHA256 secret of subscriber tokens; empty: a random one per process (tokens then work on that process only). */
+        token_secret: z
+          .string()
+          .refine((text) => text === '' || text.length >= 32, 'at least 32 characters')
+          .default(''),
+        /** Lifetime of a subscriber token when the request names none, and the longest allowed (seconds). */
+        token_ttl: seconds.default(900),
+        token_max_ttl: seconds.default(86_400),
+        /** Channels and streams anyone may subscribe to without credentials when keys are configured. */
+        public_channels: z.array(z.string().min(1)).default([]),
+        /** Browser origins allowed to connect and to read over CORS; `*` allows any. Same-origin is always allowed. */
+        allowed_origins: z
+          .array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'an origin such as https://grafana.example.com, or *'))
+          .default([]),
+      })
+      .prefault({}),
+    rate_limits: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** Requests per second on publishing endpoints, per API key and per client address (token buckets). */
+        publish_per_second: z.number().positive().default(1000),
+        publish_burst: positiveInt.default(2000),
+        /** New WebSocket and SSE connections per second, per credential and per client address. */
+        connections_per_second: z.number().positive().default(100),
+        connections_burst: positiveInt.default(500),
+        /** Buckets kept at most (the least recently used go first), so many addresses cannot grow memory. */
+        max_tracked: positiveInt.max(10_000_000).default(100_000),
+        /** Behind a proxy (nginx): take the client address from the first X-Forwarded-For entry. */
+        trust_forwarded_for: z.boolean().default(false),
+      })
+      .prefault({}),
     redis: z
       .strictObject({
         url: z.string().default(''),

@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { ApiKeyGuard } from '../auth/api-key.guard';
+import { Access } from '../auth/access.guard';
 import { ApiError } from '../common/api-error';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
@@ -43,7 +43,7 @@ export class DashboardsController {
 
   @Post('refresh')
   @HttpCode(200)
-  @UseGuards(ApiKeyGuard)
+  @Access('admin')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Refresh one dashboard ({"dashboard": type}) or all of them now' })
   refresh(@Body() body: unknown): { refreshed: string[] } {
@@ -77,6 +77,7 @@ export class DashboardsController {
   }
 
   @Get(':type/stream')
+  @Access('subscription')
   @ApiOperation({ summary: 'The dashboard live channel as SSE: a snapshot, then each update' })
   @ApiProduces('text/event-stream')
   async stream(@Param('type') type: string, @Req() request: Request, @Res() response: Response): Promise<void> {
@@ -86,6 +87,7 @@ export class DashboardsController {
     const resuming = request.header('last-event-id') ?? (typeof request.query.since === 'string' ? request.query.since : undefined);
     const beforeLive = snapshotSender(live, resuming);
     await this.sse.open(request, response, live.channel, {
+      names: [live.channel],
       compression: this.config.live_dashboard.compression_enabled,
       pool: 'dashboard',
       attach: beforeLive ? { beforeLive } : {},

@@ -2,6 +2,7 @@
  * GET /health: terminus indicators combined into SPEC's body. `healthy` when all is well; `degraded` (200) when an
  * optional upstream is down or memory is past its budget; `unhealthy` (503) when the service cannot stream.
  */
+import { Access } from '../auth/access.guard';
 import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
@@ -30,6 +31,7 @@ export interface HealthBody {
 }
 
 @ApiTags('health')
+@Access('public')
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,8 +1,8 @@
-import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { ApiKeyGuard } from '../auth/api-key.guard';
+import { Access } from '../auth/access.guard';
 import { ApiError } from '../common/api-error';
 import { eventSchema } from './event.schema';
 import { IngestService, type AcceptResult } from './ingest.service';
@@ -16,7 +16,7 @@ export class EventsController {
 
   @Post()
   @HttpCode(202)
-  @UseGuards(ApiKeyGuard)
+  @Access('publish')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Publish one event or an array of events; accepted whole or refused whole' })
   @ApiBody({ schema: { oneOf: [exampleEvent, { type: 'array', items: exampleEvent }] } as never })

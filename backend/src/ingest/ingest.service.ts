@@ -35,10 +35,23 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], batch: boolean): Ev
   });
 }
 
+/** True when `value` nests arrays/objects deeper than `limit`; iterative, so no input can overflow the stack. */
+export function deeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 @Injectable()
 export class IngestService {
   private readonly eventSchema;
   private readonly batchSchema;
+  private readonly maxDepth: number;
 
   constructor(
     @InjectConfig() config: AppConfig,
@@ -47,10 +60,19 @@ export class IngestService {
   ) {
     this.eventSchema = eventSchema(config.websocket.channels);
     this.batchSchema = eventBatchSchema(config.websocket.channels, config.service.max_batch_events);
+    this.maxDepth = config.service.max_json_depth;
   }
 
   /** Validates a request body (one event or an array) and publishes it in order. */
   async acceptBody(body: unknown): Promise<AcceptResult> {
+    if (deeperThan(body, this.maxDepth)) {
+      this.metrics.ingestRejected.labels('invalid').inc();
+      throw new ApiError(
+        400,
+        'too_deep',
+        `request body nests arrays and objects deeper than ${this.maxDepth} levels (service.max_json_depth)`,
+      );
+    }
     const batch = Array.isArray(body);
     const result = batch ? this.batchSchema.safeParse(body) : this.eventSchema.safeParse(body);
     if (!result.success) {

@@ -8,12 +8,13 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiKeys } from '../auth/api-keys';
+import { AccessControl } from '../auth/access-control';
 import { ApiError } from '../common/api-error';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { IngestService } from './ingest.service';
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const JSON_UTF8 = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 @Injectable()
@@ -22,7 +23,7 @@ export class PublishFastPath {
 
   constructor(
     @InjectConfig() config: AppConfig,
-    private readonly keys: ApiKeys,
+    private readonly access: AccessControl,
     private readonly ingest: IngestService,
   ) {
     this.maxBytes = config.service.max_body_bytes;
@@ -36,7 +37,8 @@ export class PublishFastPath {
       return false;
     }
     try {
-      this.keys.check(request.headers.authorization);
+      this.access.checkOrigin(request);
+      this.access.authorize(request, 'publish');
     } catch (error) {
       reply(response, error as ApiError, true);
       return true;
@@ -67,9 +69,16 @@ export class PublishFastPath {
   }
 
   private async accept(raw: Buffer, response: ServerResponse): Promise<void> {
+    let text: string;
+    try {
+      text = UTF8.decode(raw);
+    } catch {
+      reply(response, new ApiError(400, 'invalid_utf8', 'request body is not valid UTF-8'));
+      return;
+    }
     let body: unknown;
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = JSON.parse(text);
     } catch (error) {
       reply(response, new ApiError(400, 'malformed_json', `request body is not valid JSON: ${(error as Error).message}`));
       return;

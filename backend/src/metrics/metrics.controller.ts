@@ -1,8 +1,10 @@
+import { Access } from '../auth/access.guard';
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { StreamingMetrics } from './streaming.metrics';
 
 @ApiTags('metrics')
+@Access('public')
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: StreamingMetrics) {}

@@ -110,6 +110,12 @@ export class StreamingMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly accessRefused = new Counter({
+    name: 'access_refused_total',
+    help: 'Requests and connections refused by access control, by reason (unauthorized, forbidden, rate_limited, origin)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly busForwardDropped = new Counter({
     name: 'bus_forward_dropped_total',
     help: 'Publishes made while Redis was unreachable that were dropped before they could be forwarded (redis.max_pending)',

@@ -1,7 +1,7 @@
 /** HTTP edge of notifications: status, channels, send, the Alertmanager webhook and one notification by id. */
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiKeyGuard } from '../auth/api-key.guard';
+import { Access } from '../auth/access.guard';
 import { ApiError } from '../common/api-error';
 import { alertmanagerNotifications } from './alertmanager';
 import { alertmanagerSchema, sendBodySchema, type NotificationChannel } from './notification';
@@ -44,7 +44,7 @@ export class NotificationsController {
 
   @Post('send')
   @HttpCode(202)
-  @UseGuards(ApiKeyGuard)
+  @Access('publish')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Send a notification: {"type", "message", "channel", "priority"?, "title"?, "labels"?, "idempotency_key"?}' })
   send(@Body() body: unknown): Promise<AcceptOutcome> {
@@ -58,7 +58,7 @@ export class NotificationsController {
 
   @Post('alertmanager')
   @HttpCode(200)
-  @UseGuards(ApiKeyGuard)
+  @Access('publish')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Alertmanager webhook receiver (payload version 4); ?channel= picks the channel (default all)' })
   async alertmanager(

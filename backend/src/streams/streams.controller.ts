@@ -1,3 +1,4 @@
+import { Access } from '../auth/access.guard';
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -49,6 +50,7 @@ export class StreamsController {
   }
 
   @Get('streams/high_frequency/:name')
+  @Access('subscription')
   @ApiOperation({ summary: 'A high-frequency stream as SSE: a snapshot, then the changed keys every update_rate seconds' })
   @ApiParam({ name: 'name', example: 'system_metrics' })
   @ApiProduces('text/event-stream')
@@ -57,6 +59,7 @@ export class StreamsController {
     if (!settings.enabled) throw ApiError.notFound('high_frequency_disabled', 'high-frequency streams are disabled');
     if (!this.highFrequency.has(name)) throw unknownChannel('high-frequency stream', name, settings.streams);
     await this.sse.open(request, response, highFrequencyChannel(name), {
+      names: [highFrequencyChannel(name)],
       compression: settings.compression_enabled,
       attach: {
         policy: { immediate: settings.priority === 'high' },

@@ -66,8 +66,12 @@ export async function post(
   return { status: response.status, headers: response.headers, body: parsed };
 }
 
-export async function getJson(base: string, path: string): Promise<{ status: number; headers: Headers; body: any }> {
-  const response = await fetch(`${base}${path}`);
+export async function getJson(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(`${base}${path}`, { headers });
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
 

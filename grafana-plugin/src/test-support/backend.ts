@@ -110,25 +110,22 @@ export async function startBackend(options: { port?: number; env?: Record<string
   const exited = new Promise<void>((done) => child.on('exit', () => done()));
   const url = `http://127.0.0.1:${port}`;
   await eventually(() => (/listening on/.test(output) ? true : undefined), 20_000, `the backend to listen (${output})`);
-  const key = options.env?.DATA_STREAMING_API_KEYS?.split(',')[0];
+  // The first configured key, without its scopes: tests list a key with every scope first.
+  const key = options.env?.DATA_STREAMING_API_KEYS?.split(',')[0]?.split(':')[0];
+  const auth: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
   return {
     url,
     port,
     child,
     publish: async (events) => {
-      const response = await httpJson<{ ids: string[] }>(
-        'POST',
-        `${url}/events`,
-        events,
-        key ? { authorization: `Bearer ${key}` } : {}
-      );
+      const response = await httpJson<{ ids: string[] }>('POST', `${url}/events`, events, auth);
       if (response.status !== 202) {
         throw new Error(`publish refused: ${response.status} ${JSON.stringify(response.data)}`);
       }
       return response.data.ids;
     },
     websocketConnections: async () =>
-      (await httpJson<{ connections: number }>('GET', `${url}/websocket/status`)).data.connections,
+      (await httpJson<{ connections: number }>('GET', `${url}/websocket/status`, undefined, auth)).data.connections,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;

@@ -154,7 +154,12 @@ async function startOurs(count) {
         // The defaults allow 200 WebSocket and 100 SSE connections: the bench needs room for its subscribers.
         WEBSOCKET_MAX_CONNECTIONS: '20000',
         SSE_MAX_CONNECTIONS: '5000',
-        ...(count > 1 ? { DATA_STREAMING_REDIS_URL: REDIS_URL, DATA_STREAMING_REDIS_KEY_PREFIX: prefix } : {}),
+        // One load generator on one address: per-address rate limits would measure the limiter, not the fan-out.
+        RATE_LIMIT_ENABLED: 'false',
+        // One process per instance: with Redis, service.workers would start two per instance.
+        ...(count > 1
+          ? { DATA_STREAMING_REDIS_URL: REDIS_URL, DATA_STREAMING_REDIS_KEY_PREFIX: prefix, DATA_STREAMING_API_WORKERS: '1' }
+          : {}),
       },
     });
     await waitFor(() => reachable(port), 20_000, 'data-streaming-api');

@@ -1,3 +1,4 @@
+import { Access } from '../../auth/access.guard';
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -10,6 +11,7 @@ import { ConnectionRegistry } from '../connection-registry';
 import { SseService } from './sse.service';
 
 @ApiTags('streams')
+@Access('subscription')
 @Controller('sse')
 export class SseController {
   constructor(
@@ -29,6 +31,6 @@ export class SseController {
       this.registry.refused('sse', 'unknown_channel');
       throw unknownChannel('SSE stream', stream, [...this.config.sse.streams, ...this.config.websocket.channels]);
     }
-    await this.sse.open(request, response, channel, { compression: this.config.sse.compression_enabled });
+    await this.sse.open(request, response, channel, { names: [stream, channel], compression: this.config.sse.compression_enabled });
   }
 }

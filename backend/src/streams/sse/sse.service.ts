@@ -6,6 +6,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModu
 import type { Request, Response } from 'express';
 import { createGzip } from 'node:zlib';
 import { BUS, type Bus } from '../../bus/bus.port';
+import { AccessControl } from '../../auth/access-control';
 import { ApiError } from '../../common/api-error';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
@@ -13,10 +14,12 @@ import { ConnectionRegistry, type Pool } from '../connection-registry';
 import { FanoutService, type AttachOptions } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
 import { resumePosition } from '../subscription-request';
-import { CLOSE_GOING_AWAY, RETRY_AFTER_SECONDS } from '../websocket/close-codes';
+import { CLOSE_GOING_AWAY, CLOSE_TOKEN_EXPIRED, RETRY_AFTER_SECONDS } from '../websocket/close-codes';
 import { SseSink } from './sse.sink';
 
 export interface SseStreamOptions {
+  /** The names a credential may be granted this stream by: its path name and the bus channel. */
+  names: readonly string[];
   compression: boolean;
   attach?: Omit<AttachOptions, 'since'>;
   /** A second pool the stream counts against (dashboard viewers). */
@@ -34,6 +37,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     @Inject(BUS) private readonly bus: Bus,
     private readonly fanout: FanoutService,
     private readonly registry: ConnectionRegistry,
+    private readonly access: AccessControl,
   ) {
     this.keepAlive = setInterval(() => {
       for (const sink of this.streams) sink.write(': keep-alive\n\n');
@@ -44,6 +48,8 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
   /** Opens an SSE stream of `channel` on `response`; throws ApiError before any byte is written when refused. */
   async open(request: Request, response: Response, channel: string, options: SseStreamOptions): Promise<void> {
     if (this.registry.draining) throw ApiError.unavailable('shutting_down', 'the service is shutting down', RETRY_AFTER_SECONDS);
+    const token = typeof request.query.token === 'string' ? request.query.token : undefined;
+    const principal = this.access.subscribe(request, options.names, { query: token });
     const lastEventId = request.header('last-event-id');
     const sinceQuery = typeof request.query.since === 'string' ? request.query.since : undefined;
     let since;
@@ -83,7 +89,17 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     this.streams.add(sink);
     let subscriber: Subscriber | undefined;
     const connection = { closed: false };
+    // A subscriber token ends the stream when it expires; the client resumes with a new one and Last-Event-ID.
+    const expiry =
+      principal?.expiresAt === undefined
+        ? undefined
+        : setTimeout(
+            () => sink.end({ kind: 'error', code: CLOSE_TOKEN_EXPIRED, reason: 'token_expired', message: 'the subscriber token expired' }),
+            Math.max(0, principal.expiresAt - Date.now()),
+          );
+    expiry?.unref();
     response.on('close', () => {
+      clearTimeout(expiry);
       connection.closed = true;
       this.streams.delete(sink);
       this.registry.release('sse');

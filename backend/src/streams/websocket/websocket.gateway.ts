@@ -8,6 +8,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { AccessControl } from '../../auth/access-control';
+import type { Principal } from '../../auth/principal';
 import { BUS, type Bus } from '../../bus/bus.port';
 import type { Position } from '../../bus/position';
 import { ApiError } from '../../common/api-error';
@@ -19,7 +21,15 @@ import { FanoutService } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
 import { LiveChannelRegistry, type LiveChannel } from '../live-channels';
 import { resumePosition, unknownChannel } from '../subscription-request';
-import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY_VIOLATION, CLOSE_UNSUPPORTED_DATA, RETRY_AFTER_SECONDS } from './close-codes';
+import {
+  CLOSE_GOING_AWAY,
+  CLOSE_INTERNAL_ERROR,
+  CLOSE_PING_FLOOD,
+  CLOSE_POLICY_VIOLATION,
+  CLOSE_TOKEN_EXPIRED,
+  CLOSE_UNSUPPORTED_DATA,
+  RETRY_AFTER_SECONDS,
+} from './close-codes';
 import { rawDataText } from './raw-data';
 import { WebSocketSink } from './websocket.sink';
 
@@ -29,12 +39,27 @@ interface Client {
   channel: string;
   alive: boolean;
   subscriber?: Subscriber;
+  /** Client pings in the current second, against websocket.max_client_pings_per_second. */
+  pings: number;
+  pingSecond: number;
 }
 
 interface Subscription {
   channel: string;
   since: Position | undefined;
   live: LiveChannel | undefined;
+  principal: Principal | undefined;
+}
+
+/** The subprotocol the service speaks; a browser that sends its token as a subprotocol offers this one too. */
+export const SUBPROTOCOL = 'data-streaming.v1';
+const TOKEN_SUBPROTOCOL = 'bearer.';
+
+function offeredProtocols(request: IncomingMessage): string[] {
+  return (request.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((protocol) => protocol.trim())
+    .filter(Boolean);
 }
 
 export function writeUpgradeRefusal(socket: Duplex, error: ApiError): void {
@@ -78,6 +103,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     private readonly registry: ConnectionRegistry,
     private readonly metrics: StreamingMetrics,
     private readonly liveChannels: LiveChannelRegistry,
+    private readonly access: AccessControl,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -85,6 +111,8 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     this.server = new WebSocketServer({
       noServer: true,
       clientTracking: false,
+      // Select our subprotocol when offered; a token sent as a subprotocol is never echoed back.
+      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
       maxPayload: websocket.message_size_limit,
       perMessageDeflate: websocket.compression_enabled
         ? { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true, zlibDeflateOptions: { level: 1 } }
@@ -141,21 +169,34 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
         family ? family.names() : this.config.websocket.channels,
       );
     }
+    const tokenProtocol = offeredProtocols(request).find((protocol) => protocol.startsWith(TOKEN_SUBPROTOCOL));
+    const principal = this.access.subscribe(request, family ? [channel] : [name, channel], {
+      query: url.searchParams.get('token'),
+      ...(tokenProtocol ? { subprotocol: tokenProtocol.slice(TOKEN_SUBPROTOCOL.length) } : {}),
+    });
     try {
-      return { channel, live, since: resumePosition(this.bus, channel, url.searchParams.get('since') ?? undefined, 'since') };
+      return { channel, live, principal, since: resumePosition(this.bus, channel, url.searchParams.get('since') ?? undefined, 'since') };
     } catch (error) {
       this.registry.refused('websocket', 'bad_position');
       throw error;
     }
   }
 
-  private onConnection(ws: WebSocket, tcp: Duplex, { channel, since, live }: Subscription): void {
-    const client: Client = { channel, alive: true };
+  private onConnection(ws: WebSocket, tcp: Duplex, { channel, since, live, principal }: Subscription): void {
+    const client: Client = { channel, alive: true, pings: 0, pingSecond: 0 };
     this.clients.set(ws, client);
     ws.on('pong', () => {
       client.alive = true;
     });
+    // A subscriber token ends the connection when it expires; the client resumes with a new one and ?since=.
+    const expiry =
+      principal?.expiresAt === undefined
+        ? undefined
+        : setTimeout(() => ws.close(CLOSE_TOKEN_EXPIRED, 'token expired'), Math.max(0, principal.expiresAt - Date.now()));
+    expiry?.unref();
+    ws.on('ping', () => this.countPing(ws, client));
     ws.on('message', (data, isBinary) => {
+      if (this.countPing(ws, client)) return;
       if (isBinary) {
         ws.close(CLOSE_UNSUPPORTED_DATA, 'binary frames are not accepted');
         return;
@@ -175,6 +216,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     });
     ws.on('error', (error) => this.logger.debug(`WebSocket error on ${channel}: ${error.message}`));
     ws.on('close', () => {
+      clearTimeout(expiry);
       this.clients.delete(ws);
       this.registry.release('websocket');
       if (live?.pool) this.registry.release(live.pool);
@@ -191,6 +233,18 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
         this.logger.warn(`Subscription to ${channel} failed: ${(error as Error).message}`);
         ws.close(policy ? CLOSE_POLICY_VIOLATION : CLOSE_INTERNAL_ERROR, (error as Error).message.slice(0, 120));
       });
+  }
+
+  /** Counts a client ping or message; true when it passed the per-second limit and the connection was closed. */
+  private countPing(ws: WebSocket, client: Client): boolean {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== client.pingSecond) {
+      client.pingSecond = second;
+      client.pings = 0;
+    }
+    if (++client.pings <= this.config.websocket.max_client_pings_per_second) return false;
+    if (ws.readyState === ws.OPEN) ws.close(CLOSE_PING_FLOOD, 'too many pings or messages');
+    return true;
   }
 
   private beat(): void {

@@ -1,0 +1,149 @@
+/**
+ * Every access decision in one place, for the HTTP guard, the lean publish path, WebSocket upgrades and SSE:
+ * credentials and scopes (Credentials), the browser Origin allow-list, and rate limits per credential and per
+ * client address on publishing and on new connections (429 with Retry-After). Refusals are ApiErrors and counted in
+ * access_refused_total.
+ */
+import { Injectable } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError } from '../common/api-error';
+import { InjectConfig } from '../config/config.module';
+import type { AppConfig } from '../config/config.schema';
+import { StreamingMetrics } from '../metrics/streaming.metrics';
+import { Credentials, bearer } from './credentials';
+import type { Principal, Scope } from './principal';
+import { RateLimiter } from './rate-limiter';
+
+/** Where a subscriber's token may come from, besides the Authorization header. */
+export interface SubscriptionCredential {
+  query?: string | null;
+  subprotocol?: string;
+}
+
+@Injectable()
+export class AccessControl {
+  private readonly publishLimiter: RateLimiter | undefined;
+  private readonly connectionLimiter: RateLimiter | undefined;
+  private readonly origins: ReadonlySet<string>;
+
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    readonly credentials: Credentials,
+    private readonly metrics: StreamingMetrics,
+  ) {
+    const limits = config.rate_limits;
+    if (limits.enabled) {
+      this.publishLimiter = new RateLimiter(limits.publish_per_second, limits.publish_burst, limits.max_tracked);
+      this.connectionLimiter = new RateLimiter(limits.connections_per_second, limits.connections_burst, limits.max_tracked);
+    }
+    this.origins = new Set(config.auth.allowed_origins);
+  }
+
+  /** An HTTP call needing `scope` (any valid credential when undefined); publishing calls are also rate-limited. */
+  authorize(request: IncomingMessage, scope: Scope | undefined, keysOnly = false): Principal {
+    const principal = this.refusing(() => this.credentials.authorize(bearer(request.headers.authorization), scope, keysOnly));
+    if (scope === 'publish') this.limit(this.publishLimiter, request, principal, 'publish');
+    return principal;
+  }
+
+  /** A new WebSocket or SSE subscription to a stream known by `names`; undefined for an anonymous public one. */
+  subscribe(request: IncomingMessage, names: readonly string[], from: SubscriptionCredential = {}): Principal | undefined {
+    this.checkOrigin(request);
+    const credential = bearer(request.headers.authorization) ?? (from.query || undefined) ?? from.subprotocol;
+    const principal = this.refusing(() => this.credentials.authorizeSubscription(credential, names));
+    this.limit(this.connectionLimiter, request, principal, 'connection');
+    return principal;
+  }
+
+  /**
+   * Browsers (requests with Origin) only from the allow-list, or from the service's own origin. With no keys and no
+   * list configured (development), any origin.
+   */
+  originAllowed(request: IncomingMessage): boolean {
+    const origin = request.headers.origin;
+    if (origin === undefined || this.origins.has('*') || this.origins.has(origin)) return true;
+    // Development (no keys, no list): any browser may connect, as everything else is open too.
+    if (this.origins.size === 0 && !this.credentials.required) return true;
+    const host = request.headers.host;
+    return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+  }
+
+  /**
+   * CORS for HTTP: an allowed cross-origin browser gets the CORS headers (and its preflight a 204); a refused origin
+   * gets 403. Returns false when the request was answered here.
+   */
+  cors(request: IncomingMessage, response: ServerResponse): boolean {
+    const origin = request.headers.origin;
+    if (origin === undefined) return true;
+    if (!this.originAllowed(request)) {
+      this.metrics.accessRefused.labels('origin').inc();
+      const body = JSON.stringify({ error: 'origin_not_allowed', message: 'this browser origin is not allowed (auth.allowed_origins)' });
+      response.writeHead(403, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+        Vary: 'Origin',
+      });
+      response.end(body);
+      return false;
+    }
+    response.setHeader('Access-Control-Allow-Origin', origin);
+    response.setHeader('Vary', 'Origin');
+    response.setHeader('Access-Control-Expose-Headers', 'Retry-After, ETag, WWW-Authenticate');
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
+      response.writeHead(204, {
+        'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+        'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, Cache-Control',
+        'Access-Control-Max-Age': '600',
+      });
+      response.end();
+      return false;
+    }
+    return true;
+  }
+
+  checkOrigin(request: IncomingMessage): void {
+    if (this.originAllowed(request)) return;
+    this.metrics.accessRefused.labels('origin').inc();
+    throw new ApiError(403, 'origin_not_allowed', 'this browser origin is not allowed (auth.allowed_origins)', {
+      origin: (request.headers.origin ?? '').slice(0, 200),
+    });
+  }
+
+  /** The client's address, for per-address limits (the first X-Forwarded-For entry when trusted). */
+  address(request: IncomingMessage): string {
+    if (this.config.rate_limits.trust_forwarded_for) {
+      const forwarded = request.headers['x-forwarded-for'];
+      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+      if (first) return first;
+    }
+    return request.socket.remoteAddress ?? 'unknown';
+  }
+
+  private limit(limiter: RateLimiter | undefined, request: IncomingMessage, principal: Principal | undefined, what: string): void {
+    if (!limiter) return;
+    const identities = [`addr:${this.address(request)}`];
+    if (principal && principal.kind !== 'open') identities.push(principal.id);
+    const wait = limiter.take(identities);
+    if (wait === 0) return;
+    this.metrics.accessRefused.labels('rate_limited').inc();
+    const retryAfter = Math.max(1, Math.ceil(wait));
+    throw new ApiError(
+      429,
+      'too_many_requests',
+      `${what} rate limit reached; retry after ${retryAfter} s`,
+      { retry_after_seconds: retryAfter },
+      {
+        'Retry-After': String(retryAfter),
+      },
+    );
+  }
+
+  private refusing<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (error) {
+      if (error instanceof ApiError) this.metrics.accessRefused.labels(error.status === 403 ? 'forbidden' : 'unauthorized').inc();
+      throw error;
+    }
+  }
+}
