@@ -36,6 +36,7 @@ export class StreamMessage {
   private wsBytes?: Buffer;
   private wsFrame?: Buffer;
   private sseBytes?: Buffer;
+  private sseChunkBytes?: Buffer;
 
   constructor(
     readonly channel: string,
@@ -85,7 +86,17 @@ export class StreamMessage {
     return (this.sseBytes ??= Buffer.from(`id: ${this.id}\ndata: ${this.payload}\n\n`));
   }
 
+  /** The SSE event as one HTTP/1.1 chunk (size line, event, CRLF), for responses written straight to the socket. */
+  get sseChunk(): Buffer {
+    return (this.sseChunkBytes ??= httpChunk(this.sseEventBytes));
+  }
+
   get byteLength(): number {
     return this.websocketBytes.length;
   }
+}
+
+/** One chunk of HTTP/1.1 chunked transfer coding (RFC 9112 §7.1) around `data`. */
+export function httpChunk(data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]);
 }

@@ -5,11 +5,12 @@
  * exactly as if they had been written one by one. Under light load a burst is one message; under heavy load bursts
  * grow by themselves, which is batching only under pressure.
  */
-import type { StreamMessage } from '../../bus/stream-message';
+import { httpChunk, type StreamMessage } from '../../bus/stream-message';
 
 export class Burst {
   private frames?: Buffer;
   private sse?: Buffer;
+  private sseChunkBytes?: Buffer;
   readonly byteLength: number;
 
   constructor(readonly messages: readonly StreamMessage[]) {
@@ -27,6 +28,11 @@ export class Burst {
   /** Every message's complete WebSocket frame, back to back. */
   get websocketFrames(): Buffer {
     return (this.frames ??= Buffer.concat(this.messages.map((message) => message.websocketFrame)));
+  }
+
+  /** Every message's SSE event, back to back, as one HTTP/1.1 chunk. */
+  get sseChunk(): Buffer {
+    return (this.sseChunkBytes ??= httpChunk(this.sseEvents));
   }
 
   /** Every message's SSE event, back to back. */

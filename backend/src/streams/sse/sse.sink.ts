@@ -1,7 +1,13 @@
-/** The fan-out's view of one SSE response: pre-encoded event bytes, optionally through gzip flushed per write. */
+/**
+ * The fan-out's view of one SSE response: pre-encoded event bytes, optionally through gzip flushed per write.
+ * Without gzip, on a chunked HTTP/1.1 response, events go straight to the TCP socket as pre-built chunks (the same
+ * bytes for every subscriber, built once per message or burst) instead of through `response.write`, which frames
+ * every write for every response; Node still writes the final chunk at `end()`.
+ */
 import type { Response } from 'express';
+import type { Socket } from 'node:net';
 import { constants, type Gzip } from 'node:zlib';
-import type { StreamMessage } from '../../bus/stream-message';
+import { httpChunk, type StreamMessage } from '../../bus/stream-message';
 import type { Burst } from '../fanout/burst';
 import type { ControlMessage, Sink } from '../fanout/sink';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_GRACE_MS } from '../websocket/close-codes';
@@ -14,23 +20,31 @@ export class SseSink implements Sink {
   readonly transport = 'sse' as const;
 
   readonly busyAbove: number;
+  /** The socket, when events can be written to it as chunks (headers sent, chunked coding, nothing queued). */
+  private readonly raw: Socket | undefined;
 
   constructor(
     private readonly response: Response,
     private readonly gzip: Gzip | undefined,
   ) {
-    this.busyAbove = (gzip ?? response).writableHighWaterMark;
+    const socket = response.socket ?? undefined;
+    this.raw =
+      !gzip && response.headersSent && response.chunkedEncoding && socket && response.writableLength === socket.writableLength
+        ? socket
+        : undefined;
+    this.busyAbove = (gzip ?? this.raw ?? response).writableHighWaterMark;
   }
 
   onceDrained(listener: () => void): void {
-    (this.gzip ?? this.response).once('drain', listener);
+    (this.gzip ?? this.raw ?? this.response).once('drain', listener);
   }
 
   offDrained(listener: () => void): void {
-    (this.gzip ?? this.response).off('drain', listener);
+    (this.gzip ?? this.raw ?? this.response).off('drain', listener);
   }
 
   bufferedBytes(): number {
+    if (this.raw) return this.raw.writableLength;
     const zipped = this.gzip ? this.gzip.writableLength + this.gzip.readableLength : 0;
     return this.response.writableLength + zipped;
   }
@@ -38,7 +52,9 @@ export class SseSink implements Sink {
   /** Writes raw SSE text or bytes, flushing the compressor so the event leaves now. */
   write(chunk: Buffer | string): void {
     if (this.response.writableEnded) return;
-    if (this.gzip) {
+    if (this.raw) {
+      this.writeChunk(httpChunk(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    } else if (this.gzip) {
       this.gzip.write(chunk);
       this.gzip.flush(constants.Z_SYNC_FLUSH);
     } else {
@@ -46,16 +62,20 @@ export class SseSink implements Sink {
     }
   }
 
+  private writeChunk(chunk: Buffer): void {
+    if (!this.response.writableEnded && this.raw && !this.raw.destroyed) this.raw.write(chunk);
+  }
+
   writeOne(message: StreamMessage): number {
-    const bytes = message.sseEventBytes;
-    this.write(bytes);
-    return bytes.length;
+    if (this.raw) this.writeChunk(message.sseChunk);
+    else this.write(message.sseEventBytes);
+    return message.sseEventBytes.length;
   }
 
   writeBurst(burst: Burst): number {
-    const bytes = burst.sseEvents;
-    this.write(bytes);
-    return bytes.length;
+    if (this.raw) this.writeChunk(burst.sseChunk);
+    else this.write(burst.sseEvents);
+    return burst.sseEvents.length;
   }
 
   writeBatch(messages: readonly StreamMessage[]): number {
