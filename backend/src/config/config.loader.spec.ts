@@ -140,6 +140,22 @@ describe('loadConfig', () => {
     expect(problems[0]).toContain('sse.max_queue_bytes = 1000 (from SSE_MAX_QUEUE_BYTES): must be at least service.max_body_bytes');
   });
 
+  it('needs a token secret when instances share Redis with keys, and never shows secrets in its errors', () => {
+    expect(() =>
+      loadConfig({ env: { DATA_STREAMING_REDIS_URL: 'redis://127.0.0.1:6379', DATA_STREAMING_API_KEYS: 'k'.repeat(20) } }),
+    ).toThrow(/auth\.token_secret: required when instances share Redis/);
+    let message = '';
+    try {
+      loadConfig({ env: { DATA_STREAMING_API_KEYS: 'short-key', DATA_STREAMING_TOKEN_SECRET: 'too-short-secret' } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/auth\.api_keys\.0 = \(secret, not shown\)/);
+    expect(message).toMatch(/auth\.token_secret = \(secret, not shown\)/);
+    expect(message).not.toContain('short-key');
+    expect(message).not.toContain('too-short-secret');
+  });
+
   it('lets the environment win over .env, and .env over the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dsa-dotenv-'));
     writeFileSync(join(dir, '.env'), '# comment\nWEBSOCKET_MAX_CONNECTIONS=77\nSSE_MAX_CONNECTIONS="66"\n');

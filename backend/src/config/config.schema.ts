@@ -333,6 +333,13 @@ export const configSchema = z
     storage: z.strictObject({ data_dir: z.string().min(1).default('./data') }).prefault({}),
   })
   .superRefine((config, ctx) => {
+    if (config.redis.url !== '' && config.auth.api_keys.length > 0 && config.auth.token_secret === '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'token_secret'],
+        message: 'required when instances share Redis and API keys are configured: subscriber tokens must verify on every instance',
+      });
+    }
     const channels = new Set(config.websocket.channels);
     const checkSources = (section: 'sse' | 'high_frequency_streams') => {
       const { streams, stream_sources: sources } = config[section];
