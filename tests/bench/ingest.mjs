@@ -3,13 +3,12 @@
 // core, one event per request, 16 keep-alive connections for 4 s (bounded), loopback only. Rate limits are off here:
 // one client on one address would otherwise measure the limiter. Usage: node tests/bench/ingest.mjs
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { benchServiceEnv } from './service-env.mjs';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const SECONDS = 4;
@@ -23,15 +22,7 @@ await new Promise((done) => server.close(done));
 const child = spawn(process.execPath, [join(ROOT, 'backend/dist/main.js')], {
   cwd: ROOT,
   stdio: 'ignore',
-  env: {
-    PATH: process.env.PATH,
-    DATA_STREAMING_API_HOST: '127.0.0.1',
-    DATA_STREAMING_API_PORT: String(port),
-    DATA_STREAMING_DEMO_ENABLED: 'false',
-    DATA_STREAMING_LOG_LEVEL: 'WARN',
-    DATA_STREAMING_DATA_DIR: mkdtempSync(join(tmpdir(), 'dsa-ingest-bench-')),
-    RATE_LIMIT_ENABLED: 'false',
-  },
+  env: benchServiceEnv(port),
 });
 try {
   for (let attempt = 0; attempt < 200; attempt++) {

@@ -11,6 +11,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { benchServiceEnv } from '../service-env.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../../..');
@@ -144,23 +145,15 @@ async function startOurs(count) {
     const child = spawn(process.execPath, [...profile, join(ROOT, 'backend/dist/main.js')], {
       cwd: ROOT,
       stdio: 'ignore',
-      env: {
-        PATH: process.env.PATH,
-        DATA_STREAMING_API_HOST: '127.0.0.1',
-        DATA_STREAMING_API_PORT: String(port),
-        DATA_STREAMING_DEMO_ENABLED: 'false',
-        DATA_STREAMING_DATA_DIR: mkdtempSync(join(tmpdir(), 'dsa-bench-')),
-        DATA_STREAMING_LOG_LEVEL: 'WARN',
+      env: benchServiceEnv(port, {
         // The defaults allow 200 WebSocket and 100 SSE connections: the bench needs room for its subscribers.
         WEBSOCKET_MAX_CONNECTIONS: '20000',
         SSE_MAX_CONNECTIONS: '5000',
-        // One load generator on one address: per-address rate limits would measure the limiter, not the fan-out.
-        RATE_LIMIT_ENABLED: 'false',
         // One process per instance: with Redis, service.workers would start two per instance.
         ...(count > 1
           ? { DATA_STREAMING_REDIS_URL: REDIS_URL, DATA_STREAMING_REDIS_KEY_PREFIX: prefix, DATA_STREAMING_API_WORKERS: '1' }
           : {}),
-      },
+      }),
     });
     await waitFor(() => reachable(port), 20_000, 'data-streaming-api');
     instances.push({ child, port });
