@@ -61,7 +61,8 @@ export class TokenService {
       channels: [...channels],
       iat,
       nbf: iat,
-      exp: iat + Math.round(ttlSeconds),
+      // Rounded up: a token lives at least its lifetime, whatever the fraction of the current second.
+      exp: Math.ceil(now / 1000 + ttlSeconds),
       jti: randomUUID(),
     };
     const body = `${HEADER}.${base64url(JSON.stringify(claims))}`;
