@@ -124,7 +124,7 @@ const TARGETS = {
   ours2: {
     name: 'data-streaming-api x2 (Redis)',
     // Issue #7: the S1 load spread over two instances sharing Redis; publishes go to the first, subscribers are split.
-    scenarios: ['S1'],
+    scenarios: ['S1', 'S2'],
     missing: async () =>
       !existsSync(join(ROOT, 'backend/dist/main.js'))
         ? 'build it first: npm run build -w backend'
