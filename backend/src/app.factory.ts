@@ -63,20 +63,26 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
  * headersTimeout only on a 30-second sweep; this closes a slow-header client (one byte a second) on time.
  */
 function guardSlowHeaders(server: Server, timeoutMs: number): void {
-  const waiting = new WeakSet<Socket>();
-  server.on('connection', (socket: Socket) => {
-    waiting.add(socket);
-    const timer = setTimeout(() => {
-      if (waiting.has(socket)) socket.destroy();
-    }, timeoutMs);
+  const timers = new WeakMap<Socket, NodeJS.Timeout>();
+  // Armed when a connection opens, and again when a response on it finishes: the next request on a keep-alive
+  // connection has keepAliveTimeout to begin (Node closes idle ones then) and timeoutMs more to complete its headers.
+  // Disarmed when complete headers arrive.
+  const arm = (socket: Socket, ms: number): void => {
+    clearTimeout(timers.get(socket));
+    if (socket.destroyed) return;
+    const timer = setTimeout(() => socket.destroy(), ms);
     timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-  });
-  const started = (request: IncomingMessage): void => {
-    waiting.delete(request.socket);
+    timers.set(socket, timer);
   };
-  server.prependListener('request', started);
-  server.prependListener('upgrade', started);
+  server.on('connection', (socket: Socket) => {
+    arm(socket, timeoutMs);
+    socket.once('close', () => clearTimeout(timers.get(socket)));
+  });
+  server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+    clearTimeout(timers.get(request.socket));
+    response.once('finish', () => arm(request.socket, server.keepAliveTimeout + timeoutMs));
+  });
+  server.prependListener('upgrade', (request: IncomingMessage) => clearTimeout(timers.get(request.socket)));
 }
 
 /** Starts listening; returns the bound address (port 0 picks a free one). */

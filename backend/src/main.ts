@@ -20,6 +20,7 @@ function runPrimary(config: AppConfig, logger: Logger): void {
   const restarts: number[] = [];
   let stopping = false;
   const fork = (): void => {
+    if (stopping) return;
     cluster.fork().on('exit', (code, signal) => {
       if (stopping) return;
       const now = Date.now();

@@ -16,7 +16,9 @@ const PUBLISH = 'publish-key-0123456789abcdef';
 const READ = 'read-key-0123456789abcdef00';
 const ADMIN = 'admin-key-0123456789abcdef0';
 const FULL = 'full-key-0123456789abcdef00';
-const KEYS = `${PUBLISH}:publish,${READ}:read,${ADMIN}:admin,${FULL}`;
+/** A key that looks like a token (two dots) is still a key. */
+const DOTTED = 'abcdefgh.ijklmnop.qrstuvwx';
+const KEYS = `${PUBLISH}:publish,${READ}:read,${ADMIN}:admin,${FULL},${DOTTED}:publish`;
 const auth = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
 
 async function get(
@@ -60,6 +62,7 @@ describe('API key scopes', () => {
     expect(read.body).toMatchObject({ error: 'forbidden', details: { required: 'publish', scopes: ['read'] } });
     expect((await post(service.http, '/events', event(), auth(PUBLISH))).status).toBe(202);
     expect((await post(service.http, '/events', event(), auth(FULL))).status).toBe(202);
+    expect((await post(service.http, '/events', event(), auth(DOTTED))).status).toBe(202);
   });
 
   it('refresh needs admin, notification sending needs publish, reads need read', async () => {
@@ -264,6 +267,47 @@ describe('rate limits', () => {
     expect(await getFrom('127.0.0.2', `${service.http}/health`)).toBe(200);
     first.close();
     second.close();
+  });
+});
+
+describe('rate limits behind a proxy (trust_forwarded_for)', () => {
+  let service: RunningApp;
+  beforeAll(async () => {
+    service = await startApp(
+      {
+        rate_limits: {
+          publish_per_second: 1,
+          publish_burst: 3,
+          connections_per_second: 1,
+          connections_burst: 2,
+          trust_forwarded_for: true,
+        },
+      },
+      { DATA_STREAMING_API_KEYS: KEYS },
+    );
+  });
+  afterAll(() => service.close());
+
+  it('count the address the proxy saw (the last X-Forwarded-For entry), whatever the client put before it', async () => {
+    const statuses = [];
+    for (let index = 0; index < 4; index++) {
+      const forwarded = { 'x-forwarded-for': `10.0.0.${index}, 127.0.0.9` };
+      statuses.push((await post(service.http, '/events', event(), { ...auth(PUBLISH), ...forwarded })).status);
+    }
+    expect(statuses).toEqual([202, 202, 202, 429]);
+    // Another address (and another key): its own buckets.
+    expect((await post(service.http, '/events', event(), { ...auth(FULL), 'x-forwarded-for': '127.0.0.10' })).status).toBe(202);
+  });
+
+  it('limit failed authentications per address, so keys cannot be guessed at speed', async () => {
+    const statuses = [];
+    for (let index = 0; index < 3; index++) {
+      statuses.push(
+        (await post(service.http, '/events', event(), { ...auth(`guess-${index}-0123456789abcdef`), 'x-forwarded-for': '127.0.0.11' }))
+          .status,
+      );
+    }
+    expect(statuses).toEqual([401, 401, 429]);
   });
 });
 

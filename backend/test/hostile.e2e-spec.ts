@@ -186,6 +186,25 @@ describe('hostile input', () => {
     calm.close();
   });
 
+  it('gives back the connection slot of every refused handshake (no key, bad version): the limit stays usable', async () => {
+    for (let index = 0; index < 40; index++) {
+      const { text } = await raw(port, [
+        `GET /ws/metrics_updates HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: ${index % 2 ? '13' : '99'}\r\n\r\n`,
+      ]);
+      expect(refusedAs(statusOf(text) === 400 || statusOf(text) === 426)).toBe(true);
+    }
+    const status = await eventually(
+      async () => {
+        const body = (await (await fetch(`${service.http}/websocket/status`)).json()) as { connections: number };
+        return body.connections === 1 ? body : undefined;
+      },
+      5000,
+      'the slots to come back',
+    );
+    expect(status.connections).toBe(1);
+    (await WsClient.subscribe(`${service.ws}/ws/metrics_updates`)).close();
+  });
+
   it('cuts off a client that sends its headers one byte at a time, on time, while others are served', async () => {
     const request = 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
     const slow = raw(port, request.split(''), 150, 10_000); // ASCII only
@@ -193,7 +212,10 @@ describe('hostile input', () => {
     expect((await fetch(`${service.http}/health`)).status).toBe(200);
     const { text, closedAfterMs } = await slow;
     expect(refusedAs(statusOf(text) !== 200 && closedAfterMs < 3000)).toBe(true);
-  });
+    // The same on a keep-alive connection after a first, fast request: the next request's headers are timed too.
+    const second = await raw(port, [request, ...request.split('')], 300, 15_000);
+    expect(refusedAs((second.text.match(/HTTP\/1\.1 200/g) ?? []).length === 1 && second.closedAfterMs < 8000)).toBe(true);
+  }, 20_000);
 
   it('refuses a burst of connections past every limit cleanly (503 + Retry-After), keeping the admitted ones', async () => {
     const connections = async (): Promise<number> =>

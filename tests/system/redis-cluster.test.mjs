@@ -46,6 +46,19 @@ async function publish(service, events) {
 const offsets = (events) => events.map((event) => Number(event.id.split(':')[1]));
 const range = (from, to) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
 
+async function fetchPing(port) {
+  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
 async function deleteKeys(url, prefix) {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
@@ -297,6 +310,7 @@ describe('Redis stopped mid-stream and started again', () => {
       DATA_STREAMING_REDIS_URL: `redis://127.0.0.1:${port}`,
       DATA_STREAMING_REDIS_KEY_PREFIX: PREFIX,
       DATA_STREAMING_REDIS_MAX_BACKOFF: '0.5',
+      DATA_STREAMING_REDIS_COMMAND_TIMEOUT: '0.3',
       DATA_STREAMING_API_WORKERS: '1',
     };
     for (let index = 0; index < 2; index++) instances.push(await startService(env));
@@ -358,6 +372,46 @@ describe('Redis stopped mid-stream and started again', () => {
     assert.equal(a.child.exitCode, null, 'A still running');
     assert.equal(b.child.exitCode, null, 'B still running');
     onA.socket.close();
+    onB.socket.close();
+  });
+});
+
+describe('a publish that times out while Redis stays connected', () => {
+  let port;
+  let redis;
+  const instances = [];
+  before(async () => {
+    port = await freePort();
+    redis = run(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+    await eventually(() => fetchPing(port), 10_000, `redis-server on ${port}`);
+    const env = {
+      DATA_STREAMING_REDIS_URL: `redis://127.0.0.1:${port}`,
+      DATA_STREAMING_REDIS_KEY_PREFIX: PREFIX,
+      DATA_STREAMING_REDIS_COMMAND_TIMEOUT: '0.3',
+      DATA_STREAMING_API_WORKERS: '1',
+    };
+    for (let index = 0; index < 2; index++) instances.push(await startService(env));
+  });
+  after(async () => {
+    await Promise.all(instances.map((instance) => instance.stop()));
+    redis?.child.kill('SIGKILL');
+  });
+
+  test('goes local, then forwards and returns to shared positions by itself, without a duplicate', async (t) => {
+    const [a, b] = instances;
+    const onB = await subscribe(b.ws, '/ws/business_events');
+    const admin = new Redis(port, '127.0.0.1');
+    await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+    admin.disconnect();
+    await publish(a, [{ channel: 'business_events', type: 'tick', data: { paused: true } }]);
+    const bus = async () => (await (await fetch(`${a.http}/health`)).json()).checks.bus;
+    assert.equal((await bus()).mode, 'local');
+    await eventually(async () => ((await bus()).mode === 'shared' ? true : undefined), 15_000, 'shared positions again');
+    await eventually(() => onB.events.some((event) => event.data.paused), 10_000, 'the paused publish on B');
+    await sleep(500);
+    const copies = onB.events.filter((event) => event.data.paused).length;
+    t.diagnostic(`publish during CLIENT PAUSE: reached B ${copies} time(s) (its script ran late; the forward skipped it)`);
+    assert.equal(copies, 1);
     onB.socket.close();
   });
 });

@@ -6,6 +6,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { ApiError } from '../common/api-error';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
@@ -24,6 +25,8 @@ export interface SubscriptionCredential {
 export class AccessControl {
   private readonly publishLimiter: RateLimiter | undefined;
   private readonly connectionLimiter: RateLimiter | undefined;
+  /** Failed authentications per address, on the connection rates: guessing keys is limited too. */
+  private readonly failureLimiter: RateLimiter | undefined;
   private readonly origins: ReadonlySet<string>;
 
   constructor(
@@ -35,13 +38,14 @@ export class AccessControl {
     if (limits.enabled) {
       this.publishLimiter = new RateLimiter(limits.publish_per_second, limits.publish_burst, limits.max_tracked);
       this.connectionLimiter = new RateLimiter(limits.connections_per_second, limits.connections_burst, limits.max_tracked);
+      this.failureLimiter = new RateLimiter(limits.connections_per_second, limits.connections_burst, limits.max_tracked);
     }
     this.origins = new Set(config.auth.allowed_origins);
   }
 
   /** An HTTP call needing `scope` (any valid credential when undefined); publishing calls are also rate-limited. */
   authorize(request: IncomingMessage, scope: Scope | undefined, keysOnly = false): Principal {
-    const principal = this.refusing(() => this.credentials.authorize(bearer(request.headers.authorization), scope, keysOnly));
+    const principal = this.refusing(request, () => this.credentials.authorize(bearer(request.headers.authorization), scope, keysOnly));
     if (scope === 'publish') this.limit(this.publishLimiter, request, principal, 'publish');
     return principal;
   }
@@ -50,7 +54,7 @@ export class AccessControl {
   subscribe(request: IncomingMessage, names: readonly string[], from: SubscriptionCredential = {}): Principal | undefined {
     this.checkOrigin(request);
     const credential = bearer(request.headers.authorization) ?? (from.query || undefined) ?? from.subprotocol;
-    const principal = this.refusing(() => this.credentials.authorizeSubscription(credential, names));
+    const principal = this.refusing(request, () => this.credentials.authorizeSubscription(credential, names));
     this.limit(this.connectionLimiter, request, principal, 'connection');
     return principal;
   }
@@ -109,12 +113,15 @@ export class AccessControl {
     });
   }
 
-  /** The client's address, for per-address limits (the first X-Forwarded-For entry when trusted). */
+  /**
+   * The client's address, for per-address limits. Behind a trusted proxy, the last X-Forwarded-For entry: the address
+   * the proxy itself saw (entries before it are whatever the client sent). Anything but an IP address is ignored.
+   */
   address(request: IncomingMessage): string {
     if (this.config.rate_limits.trust_forwarded_for) {
       const forwarded = request.headers['x-forwarded-for'];
-      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-      if (first) return first;
+      const last = (Array.isArray(forwarded) ? forwarded.at(-1) : forwarded)?.split(',').at(-1)?.trim() ?? '';
+      if (last.length <= 45 && isIP(last) !== 0) return last;
     }
     return request.socket.remoteAddress ?? 'unknown';
   }
@@ -138,11 +145,14 @@ export class AccessControl {
     );
   }
 
-  private refusing<T>(check: () => T): T {
+  /** Runs a credential check; a failed authentication also takes from the address's failure budget (429 past it). */
+  private refusing<T>(request: IncomingMessage, check: () => T): T {
     try {
       return check();
     } catch (error) {
-      if (error instanceof ApiError) this.metrics.accessRefused.labels(error.status === 403 ? 'forbidden' : 'unauthorized').inc();
+      if (!(error instanceof ApiError)) throw error;
+      this.metrics.accessRefused.labels(error.status === 403 ? 'forbidden' : 'unauthorized').inc();
+      if (error.status === 401) this.limit(this.failureLimiter, request, undefined, 'failed authentication');
       throw error;
     }
   }

@@ -34,11 +34,11 @@ export class Credentials {
     @InjectConfig() config: AppConfig,
     private readonly tokens: TokenService,
   ) {
-    this.keys = config.auth.api_keys.map((entry) => {
+    this.keys = config.auth.api_keys.map((entry, index) => {
       const [key, scopeList] = entry.split(':') as [string, string | undefined];
       const scopes = new Set<Scope>(scopeList === undefined ? SCOPES : (scopeList.split('+') as Scope[]));
-      const hash = digest(key);
-      return { digest: hash, principal: { id: `key:${hash.toString('hex').slice(0, 12)}`, kind: 'key', scopes } };
+      // The id names the key by its place in the configuration: it goes into tokens and logs, so nothing of the key.
+      return { digest: digest(key), principal: { id: `key:${index + 1}`, kind: 'key', scopes } };
     });
     this.publicChannels = new Set(config.auth.public_channels);
   }
@@ -55,6 +55,12 @@ export class Credentials {
   authenticate(credential: string | undefined): Principal | undefined {
     if (!this.required) return OPEN;
     if (credential === undefined || credential === '') return undefined;
+    const candidate = digest(credential);
+    // Compare against every key so the time does not depend on which key matched. Keys first: a key may look like
+    // a token (two dots).
+    let found: Principal | undefined;
+    for (const key of this.keys) if (timingSafeEqual(key.digest, candidate)) found = key.principal;
+    if (found) return found;
     if (looksLikeToken(credential)) {
       const claims = this.tokens.verify(credential);
       return {
@@ -65,12 +71,7 @@ export class Credentials {
         expiresAt: claims.exp * 1000,
       };
     }
-    const candidate = digest(credential);
-    // Compare against every key so the time does not depend on which key matched.
-    let found: Principal | undefined;
-    for (const key of this.keys) if (timingSafeEqual(key.digest, candidate)) found = key.principal;
-    if (!found) throw new ApiError(401, 'unauthorized', 'the API key is not valid', undefined, CHALLENGE);
-    return found;
+    throw new ApiError(401, 'unauthorized', 'the API key is not valid', undefined, CHALLENGE);
   }
 
   /**

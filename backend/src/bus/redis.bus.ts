@@ -34,17 +34,36 @@ import { MemoryBus } from './memory.bus';
 import type { Position } from './position';
 import { StreamMessage, type PublishInput } from './stream-message';
 
-/** KEYS: meta, log. ARGV: candidate epoch, max length, origin, forwarded flag, wall ms, live channel, tails... */
+/**
+ * KEYS: meta, log. ARGV: candidate epoch, max length, origin, forwarded flag, wall ms, live channel, dedup window,
+ * then (publish id, tail) pairs. With a dedup window (forwards), events whose publish id is among the stream's newest
+ * `window` entries are skipped: a publish that timed out but ran is not appended a second time by its forward
+ * (commands on one connection run in order, so such a run always comes first).
+ */
 const PUBLISH = `
 redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
-local count = #ARGV - 6
-local last = redis.call('HINCRBY', KEYS[1], 'seq', count)
-local first = last - count + 1
-for i = 1, count do
-  local id = epoch .. ':' .. (first + i - 1)
-  local payload = '{"kind":"event","id":"' .. id .. '"' .. ARGV[6 + i]
-  redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[2], '0-' .. (first + i - 1), 'm', payload, 'o', ARGV[3], 'f', ARGV[4], 'w', ARGV[5])
+local seen = {}
+if tonumber(ARGV[7]) > 0 then
+  for _, entry in ipairs(redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[7])) do
+    local fields = entry[2]
+    for j = 1, #fields, 2 do
+      if fields[j] == 'u' then seen[fields[j + 1]] = true end
+    end
+  end
+end
+local kept = {}
+for i = 8, #ARGV, 2 do
+  if not seen[ARGV[i]] then table.insert(kept, i) end
+end
+if #kept == 0 then return {epoch, 0} end
+local last = redis.call('HINCRBY', KEYS[1], 'seq', #kept)
+local first = last - #kept + 1
+for n, i in ipairs(kept) do
+  local offset = first + n - 1
+  local id = epoch .. ':' .. offset
+  local payload = '{"kind":"event","id":"' .. id .. '"' .. ARGV[i + 1]
+  redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[2], '0-' .. offset, 'm', payload, 'o', ARGV[3], 'f', ARGV[4], 'w', ARGV[5], 'u', ARGV[i])
   redis.call('PUBLISH', ARGV[6], id .. '\\t' .. ARGV[3] .. '\\t' .. ARGV[4] .. '\\t' .. ARGV[5] .. '\\n' .. payload)
 end
 return {epoch, first}`;
@@ -55,6 +74,10 @@ redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
 return {redis.call('HGET', KEYS[1], 'epoch'), tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')}`;
 
 const FORWARD_BATCH = 500;
+/** Newest stream entries a forward looks through for publishes that already ran. */
+const FORWARD_DEDUP_WINDOW = 2000;
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 10_000;
 const newEpoch = (): string => `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 
 interface Envelope {
@@ -84,6 +107,8 @@ class ChannelView {
 
 interface PendingPublish {
   channel: string;
+  /** Unique per event, kept from the first attempt to every forward, so a publish that ran is not appended twice. */
+  id: string;
   tail: string;
 }
 
@@ -122,6 +147,9 @@ export class RedisBus implements Bus {
   private dropped = 0;
   private forwarding = false;
   private closed = false;
+  /** Retries of `recover` while Redis answers but the bus is still local (a failed publish, a failed forward). */
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = RETRY_FIRST_MS;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -154,6 +182,7 @@ export class RedisBus implements Bus {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.retryTimer);
   }
 
   private keys(channel: string): { meta: string; log: string; live: string } {
@@ -180,20 +209,20 @@ export class RedisBus implements Bus {
   async publish(channel: string, events: readonly PublishInput[]): Promise<StreamMessage[]> {
     if (this.options.isLocal(channel)) return this.local.publish(channel, events);
     const acceptedAt = performance.now();
-    const tails = events.map(tail(channel));
+    const items = events.map((input) => ({ channel, id: randomBytes(8).toString('base64url'), tail: tail(channel)(input) }));
     if (!this.outage) {
       try {
-        const [epoch, first] = await this.append(channel, tails, false);
-        return events.map((_, index) => messageOf(channel, epoch, first + index, tails[index] as string, acceptedAt));
+        const [epoch, first] = await this.append(channel, items, false);
+        return items.map((item, index) => messageOf(channel, epoch, first + index, item.tail, acceptedAt));
       } catch (error) {
-        // Not known whether the script ran: a timed-out publish may reach Redis twice (at least once).
+        // Not known whether the script ran; if it did, the forward finds the publish ids and skips them.
         this.goLocal(`publish to Redis failed: ${this.redis.describe(error)}`);
       }
     }
-    return this.publishLocally(channel, events, tails, acceptedAt);
+    return this.publishLocally(channel, events, items, acceptedAt);
   }
 
-  private async append(channel: string, tails: readonly string[], forwarded: boolean): Promise<[string, number]> {
+  private async append(channel: string, items: readonly PendingPublish[], forwarded: boolean): Promise<[string, number]> {
     const { meta, log, live } = this.keys(channel);
     const result = (await this.redis.command.eval(
       PUBLISH,
@@ -206,14 +235,20 @@ export class RedisBus implements Bus {
       forwarded ? '1' : '0',
       Date.now(),
       live,
-      ...tails,
+      forwarded ? FORWARD_DEDUP_WINDOW : 0,
+      ...items.flatMap((item) => [item.id, item.tail]),
     )) as [string, number];
     return result;
   }
 
-  private publishLocally(channel: string, events: readonly PublishInput[], tails: readonly string[], acceptedAt: number): StreamMessage[] {
+  private publishLocally(
+    channel: string,
+    events: readonly PublishInput[],
+    items: readonly PendingPublish[],
+    acceptedAt: number,
+  ): StreamMessage[] {
     const outage = this.outage as MemoryBus;
-    for (const text of tails) this.pending.push({ channel, tail: text });
+    this.pending.push(...items);
     const overflow = this.pending.length - this.options.maxPending;
     if (overflow > 0) {
       this.pending.splice(0, overflow);
@@ -232,6 +267,8 @@ export class RedisBus implements Bus {
     this.logger.warn(`${reason}: serving this instance's clients from local positions until Redis is back`);
     this.outage = new MemoryBus(this.options);
     this.options.onModeChange(false);
+    // The connection may still be up (a timed-out command, a script error): then no 'up' event will come.
+    if (this.redis.available) this.scheduleRecover();
     for (const view of this.views.values()) {
       for (const listener of view.listeners) this.outage.subscribe(view.name, listener);
     }
@@ -246,15 +283,12 @@ export class RedisBus implements Bus {
         const channel = (this.pending[0] as PendingPublish).channel;
         let count = 0;
         while (count < FORWARD_BATCH && count < this.pending.length && (this.pending[count] as PendingPublish).channel === channel) count++;
-        await this.append(
-          channel,
-          this.pending.slice(0, count).map((item) => item.tail),
-          true,
-        );
+        await this.append(channel, this.pending.slice(0, count), true);
         this.pending.splice(0, count);
       }
       if (this.pending.length === 0 && this.outage) {
         this.outage = undefined;
+        this.retryDelayMs = RETRY_FIRST_MS;
         this.options.onModeChange(true);
         this.logger.log('Redis is back: queued publishes forwarded; shared positions again');
       }
@@ -263,7 +297,18 @@ export class RedisBus implements Bus {
       this.logger.warn(`Forwarding to Redis failed (${this.redis.describe(error)}); ${this.pending.length} publishes still queued`);
     } finally {
       this.forwarding = false;
+      if (this.outage && this.redis.available) this.scheduleRecover();
     }
+  }
+
+  private scheduleRecover(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.recover();
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
   }
 
   private receive(redisChannel: string, text: string): void {

@@ -166,6 +166,17 @@ describe('Subscriber', () => {
     expect(sink.writes.flat().map((message) => message.offset)).toEqual([3, 4]);
   });
 
+  it('closes as slow a subscriber whose replay piles up past the cap, instead of buffering all history', async () => {
+    const sink = new ManualSink();
+    const onSlow = jest.fn();
+    const sub = subscriber(sink, { maxQueueBytes: 1500, batchSize: 2 }, onSlow, false);
+    sink.buffered = 2000; // the client is not reading
+    sub.goLive(await messages(10));
+    expect(sink.writes).toHaveLength(1);
+    expect(sink.closedSlow).toBe(true);
+    expect(onSlow).toHaveBeenCalledTimes(1);
+  });
+
   it('holds live messages during a replay and drops those the replay already delivered', async () => {
     const sink = new ManualSink();
     const sub = subscriber(sink, { batchSize: 100 }, jest.fn(), false);

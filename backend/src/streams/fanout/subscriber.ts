@@ -123,6 +123,12 @@ export class Subscriber {
     }
     for (let start = 0; start < replay.length && !this.closed; start += this.policy.batchSize) {
       this.write(replay.slice(start, start + this.policy.batchSize), false);
+      // A replay is bounded like live traffic: a client that does not take it is a slow consumer (it resumes from
+      // the last event it got).
+      if (this.sink.bufferedBytes() > this.policy.maxQueueBytes) {
+        this.slow();
+        return;
+      }
     }
     for (const message of held) this.deliver(message);
   }

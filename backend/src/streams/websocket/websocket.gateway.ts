@@ -146,8 +146,19 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       );
       return;
     }
+    // `ws` refuses a bad handshake (no key, bad version, bad subprotocol list) by closing the socket without calling
+    // back: the slots taken above go back when the socket closes before the connection was made.
+    let upgraded = false;
+    socket.once('close', () => {
+      if (upgraded) return;
+      this.registry.release('websocket');
+      if (pool !== undefined) this.registry.release(pool);
+    });
     const server = this.server as WebSocketServer;
-    server.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, socket, subscription));
+    server.handleUpgrade(request, socket, head, (ws) => {
+      upgraded = true;
+      this.onConnection(ws, socket, subscription);
+    });
   };
 
   private checkRequest(request: IncomingMessage): Subscription {
