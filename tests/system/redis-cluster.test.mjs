@@ -59,6 +59,28 @@ async function fetchPing(port) {
   }
 }
 
+/** A redis-server of the test's own on `port`, without persistence. */
+async function startOwnRedis(port) {
+  const dir = mkdtempSync(join(tmpdir(), 'dsa-redis-'));
+  const server = run(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+  await eventually(() => fetchPing(port), 10_000, `redis-server on ${port} (${server.output()})`);
+  return server;
+}
+
+/** `count` instances (one process each) on the Redis at `port`, commands timing out after 0.3 s. */
+async function startInstancesOn(port, count, extra = {}) {
+  const env = {
+    DATA_STREAMING_REDIS_URL: `redis://127.0.0.1:${port}`,
+    DATA_STREAMING_REDIS_KEY_PREFIX: PREFIX,
+    DATA_STREAMING_REDIS_COMMAND_TIMEOUT: '0.3',
+    DATA_STREAMING_API_WORKERS: '1',
+    ...extra,
+  };
+  const started = [];
+  for (let index = 0; index < count; index++) started.push(await startService(env));
+  return started;
+}
+
 async function deleteKeys(url, prefix) {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
@@ -271,49 +293,12 @@ describe('Redis stopped mid-stream and started again', () => {
   let port;
   let redis;
   const instances = [];
-  const startRedis = async () => {
-    const server = run(REDIS_SERVER, [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      mkdtempSync(join(tmpdir(), 'dsa-redis-')),
-    ]);
-    await eventually(
-      async () => {
-        const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        probe.on('error', () => undefined);
-        try {
-          await probe.connect();
-          return (await probe.ping()) === 'PONG';
-        } catch {
-          return false;
-        } finally {
-          probe.disconnect();
-        }
-      },
-      10_000,
-      `redis-server on ${port} (${server.output()})`,
-    );
-    return server;
-  };
+  const startRedis = () => startOwnRedis(port);
 
   before(async () => {
     port = await freePort();
     redis = await startRedis();
-    const env = {
-      DATA_STREAMING_REDIS_URL: `redis://127.0.0.1:${port}`,
-      DATA_STREAMING_REDIS_KEY_PREFIX: PREFIX,
-      DATA_STREAMING_REDIS_MAX_BACKOFF: '0.5',
-      DATA_STREAMING_REDIS_COMMAND_TIMEOUT: '0.3',
-      DATA_STREAMING_API_WORKERS: '1',
-    };
-    for (let index = 0; index < 2; index++) instances.push(await startService(env));
+    instances.push(...(await startInstancesOn(port, 2, { DATA_STREAMING_REDIS_MAX_BACKOFF: '0.5' })));
   });
   after(async () => {
     await Promise.all(instances.map((instance) => instance.stop()));
@@ -382,15 +367,8 @@ describe('a publish that times out while Redis stays connected', () => {
   const instances = [];
   before(async () => {
     port = await freePort();
-    redis = run(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
-    await eventually(() => fetchPing(port), 10_000, `redis-server on ${port}`);
-    const env = {
-      DATA_STREAMING_REDIS_URL: `redis://127.0.0.1:${port}`,
-      DATA_STREAMING_REDIS_KEY_PREFIX: PREFIX,
-      DATA_STREAMING_REDIS_COMMAND_TIMEOUT: '0.3',
-      DATA_STREAMING_API_WORKERS: '1',
-    };
-    for (let index = 0; index < 2; index++) instances.push(await startService(env));
+    redis = await startOwnRedis(port);
+    instances.push(...(await startInstancesOn(port, 2)));
   });
   after(async () => {
     await Promise.all(instances.map((instance) => instance.stop()));
