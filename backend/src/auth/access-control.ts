@@ -31,7 +31,7 @@ export class AccessControl {
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
-    readonly credentials: Credentials,
+    private readonly credentials: Credentials,
     private readonly metrics: StreamingMetrics,
   ) {
     const limits = config.rate_limits;
@@ -63,7 +63,7 @@ export class AccessControl {
    * Browsers (requests with Origin) only from the allow-list, or from the service's own origin. With no keys and no
    * list configured (development), any origin.
    */
-  originAllowed(request: IncomingMessage): boolean {
+  private originAllowed(request: IncomingMessage): boolean {
     const origin = request.headers.origin;
     if (origin === undefined || this.origins.has('*') || this.origins.has(origin)) return true;
     // Development (no keys, no list): any browser may connect, as everything else is open too.
@@ -117,7 +117,7 @@ export class AccessControl {
    * The client's address, for per-address limits. Behind a trusted proxy, the last X-Forwarded-For entry: the address
    * the proxy itself saw (entries before it are whatever the client sent). Anything but an IP address is ignored.
    */
-  address(request: IncomingMessage): string {
+  private address(request: IncomingMessage): string {
     if (this.config.rate_limits.trust_forwarded_for) {
       const forwarded = request.headers['x-forwarded-for'];
       const last = (Array.isArray(forwarded) ? forwarded.at(-1) : forwarded)?.split(',').at(-1)?.trim() ?? '';

@@ -12,7 +12,7 @@ import { ApiError } from '../common/api-error';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 
-export const TOKEN_ISSUER = 'data-streaming-api';
+const TOKEN_ISSUER = 'data-streaming-api';
 const MAX_TOKEN_CHARS = 4096;
 const MAX_CHANNELS = 256;
 const CLOCK_SKEW_S = 30;
