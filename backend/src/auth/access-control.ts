@@ -8,6 +8,7 @@ import { Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { ApiError } from '../common/api-error';
+import { sendApiError } from '../common/raw-response';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { StreamingMetrics } from '../metrics/streaming.metrics';
@@ -79,15 +80,11 @@ export class AccessControl {
   cors(request: IncomingMessage, response: ServerResponse): boolean {
     const origin = request.headers.origin;
     if (origin === undefined) return true;
-    if (!this.originAllowed(request)) {
-      this.metrics.accessRefused.labels('origin').inc();
-      const body = JSON.stringify({ error: 'origin_not_allowed', message: 'this browser origin is not allowed (auth.allowed_origins)' });
-      response.writeHead(403, {
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': Buffer.byteLength(body),
-        Vary: 'Origin',
-      });
-      response.end(body);
+    try {
+      this.checkOrigin(request);
+    } catch (error) {
+      response.setHeader('Vary', 'Origin');
+      sendApiError(response, error as ApiError);
       return false;
     }
     response.setHeader('Access-Control-Allow-Origin', origin);

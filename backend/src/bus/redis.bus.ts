@@ -150,6 +150,8 @@ export class RedisBus implements Bus {
   /** Retries of `recover` while Redis answers but the bus is still local (a failed publish, a failed forward). */
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs = RETRY_FIRST_MS;
+  /** Numbers this instance's published events: with the instance id, the publish id that makes forwards idempotent. */
+  private publishCount = 0;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -209,7 +211,11 @@ export class RedisBus implements Bus {
   async publish(channel: string, events: readonly PublishInput[]): Promise<StreamMessage[]> {
     if (this.options.isLocal(channel)) return this.local.publish(channel, events);
     const acceptedAt = performance.now();
-    const items = events.map((input) => ({ channel, id: randomBytes(8).toString('base64url'), tail: tail(channel)(input) }));
+    const items = events.map((input) => ({
+      channel,
+      id: `${this.redis.instanceId}.${(++this.publishCount).toString(36)}`,
+      tail: tail(channel, input),
+    }));
     if (!this.outage) {
       try {
         const [epoch, first] = await this.append(channel, items, false);
@@ -465,16 +471,14 @@ export class RedisBus implements Bus {
 }
 
 /** The JSON of a wire event after its id: the script puts `{"kind":"event","id":"<epoch:offset>"` in front. */
-const tail =
-  (channel: string) =>
-  (input: PublishInput): string =>
-    `,${JSON.stringify({
-      channel,
-      type: input.type,
-      timestamp: input.timestamp ?? new Date().toISOString(),
-      ...(input.key === undefined ? {} : { key: input.key }),
-      data: input.data,
-    }).slice(1)}`;
+const tail = (channel: string, input: PublishInput): string =>
+  `,${JSON.stringify({
+    channel,
+    type: input.type,
+    timestamp: input.timestamp ?? new Date().toISOString(),
+    ...(input.key === undefined ? {} : { key: input.key }),
+    data: input.data,
+  }).slice(1)}`;
 
 function messageOf(channel: string, epoch: string, offset: number, text: string, acceptedAt: number): StreamMessage {
   return new StreamMessage(channel, epoch, offset, undefined, `{"kind":"event","id":"${epoch}:${offset}"${text}`, acceptedAt);

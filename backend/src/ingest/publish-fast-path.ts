@@ -10,6 +10,7 @@ import { Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AccessControl } from '../auth/access-control';
 import { ApiError } from '../common/api-error';
+import { sendApiError, sendJson } from '../common/raw-response';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { IngestService } from './ingest.service';
@@ -37,15 +38,14 @@ export class PublishFastPath {
       return false;
     }
     try {
-      this.access.checkOrigin(request);
       this.access.authorize(request, 'publish');
     } catch (error) {
-      reply(response, error as ApiError, true);
+      sendApiError(response, error as ApiError, true);
       return true;
     }
     const declared = Number(request.headers['content-length'] ?? Number.NaN);
     if (declared > this.maxBytes) {
-      reply(response, tooLarge(this.maxBytes), true);
+      sendApiError(response, tooLarge(this.maxBytes), true);
       return true;
     }
     const chunks: Buffer[] = [];
@@ -56,7 +56,7 @@ export class PublishFastPath {
       received += chunk.length;
       if (received > this.maxBytes) {
         refused = true;
-        reply(response, tooLarge(this.maxBytes), true);
+        sendApiError(response, tooLarge(this.maxBytes), true);
         return;
       }
       chunks.push(chunk);
@@ -73,21 +73,21 @@ export class PublishFastPath {
     try {
       text = UTF8.decode(raw);
     } catch {
-      reply(response, new ApiError(400, 'invalid_utf8', 'request body is not valid UTF-8'));
+      sendApiError(response, new ApiError(400, 'invalid_utf8', 'request body is not valid UTF-8'));
       return;
     }
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch (error) {
-      reply(response, new ApiError(400, 'malformed_json', `request body is not valid JSON: ${(error as Error).message}`));
+      sendApiError(response, new ApiError(400, 'malformed_json', `request body is not valid JSON: ${(error as Error).message}`));
       return;
     }
     try {
       const result = await this.ingest.acceptBody(body);
-      send(response, 202, JSON.stringify(result));
+      sendJson(response, 202, JSON.stringify(result));
     } catch (error) {
-      reply(response, error instanceof ApiError ? error : new ApiError(500, 'internal_error', 'internal error'));
+      sendApiError(response, error instanceof ApiError ? error : new ApiError(500, 'internal_error', 'internal error'));
     }
   }
 }
@@ -99,16 +99,3 @@ function isEventsPath(url: string | undefined): boolean {
 
 const tooLarge = (limit: number): ApiError =>
   new ApiError(413, 'payload_too_large', `request body is larger than the limit of ${limit} bytes`);
-
-/** Renders an ApiError; `close` ends the connection when the rest of the body is not going to be read. */
-function reply(response: ServerResponse, error: ApiError, close = false): void {
-  for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
-  if (close) response.setHeader('Connection', 'close');
-  send(response, error.status, JSON.stringify(error.body));
-}
-
-function send(response: ServerResponse, status: number, json: string): void {
-  if (response.headersSent || response.destroyed) return;
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
-  response.end(json);
-}

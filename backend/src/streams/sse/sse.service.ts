@@ -40,7 +40,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     private readonly access: AccessControl,
   ) {
     this.keepAlive = setInterval(() => {
-      for (const sink of this.streams) sink.write(': keep-alive\n\n');
+      for (const sink of this.streams) sink.keepAlive();
     }, config.sse.keep_alive_interval * 1000);
     this.keepAlive.unref();
   }

@@ -16,6 +16,9 @@ export function controlEvent(message: ControlMessage, id?: string): string {
   return `event: ${message.kind}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(message)}\n\n`;
 }
 
+const KEEP_ALIVE = Buffer.from(': keep-alive\n\n');
+const KEEP_ALIVE_CHUNK = httpChunk(KEEP_ALIVE);
+
 export class SseSink implements Sink {
   readonly transport = 'sse' as const;
 
@@ -60,6 +63,12 @@ export class SseSink implements Sink {
     } else {
       this.response.write(chunk);
     }
+  }
+
+  /** The keep-alive comment, its bytes built once for every stream. */
+  keepAlive(): void {
+    if (this.raw) this.writeChunk(KEEP_ALIVE_CHUNK);
+    else this.write(KEEP_ALIVE);
   }
 
   private writeChunk(chunk: Buffer): void {
