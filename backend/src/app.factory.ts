@@ -24,6 +24,8 @@ const LOG_LEVELS: Record<AppConfig['performance']['log_level'], LogLevel[]> = {
 export async function createApp(config: AppConfig, options: { logger?: boolean } = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
+    // A provider that cannot start (a database that cannot be opened) must reach main.ts, not abort the process.
+    abortOnError: false,
     logger: options.logger === false ? false : LOG_LEVELS[config.performance.log_level],
   });
   app.useBodyParser('json', { limit: config.service.max_body_bytes, strict: false });
@@ -54,33 +56,41 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   server.requestTimeout = config.service.request_timeout * 1000;
   server.headersTimeout = Math.min(server.requestTimeout, config.service.headers_timeout * 1000);
   guardSlowHeaders(server, config.service.headers_timeout * 1000);
-  server.keepAliveTimeout = 5_000;
+  // Longer than the clients' own idle timeouts, so a keep-alive client closes first (Node advertises it in Keep-Alive).
+  server.keepAliveTimeout = config.service.keep_alive_timeout * 1000;
   return app;
 }
 
 /**
  * A connection that has not sent complete request headers within `timeoutMs` is closed. Node enforces
- * headersTimeout only on a 30-second sweep; this closes a slow-header client (one byte a second) on time.
+ * headersTimeout only on a 30-second sweep; this closes a slow-header client (one byte a second) on time. A new
+ * connection's first request is timed from the connection's start. Between requests a keep-alive connection may
+ * stay idle (Node closes it after keepAliveTimeout); the next request is timed from when its first bytes are seen
+ * (socket.bytesRead, looked at every quarter of `timeoutMs`), so it is cut off within 1.25 × `timeoutMs` of them.
  */
 function guardSlowHeaders(server: Server, timeoutMs: number): void {
   const timers = new WeakMap<Socket, NodeJS.Timeout>();
-  // Armed when a connection opens, and again when a response on it finishes: the next request on a keep-alive
-  // connection has keepAliveTimeout to begin (Node closes idle ones then) and timeoutMs more to complete its headers.
-  // Disarmed when complete headers arrive.
-  const arm = (socket: Socket, ms: number): void => {
+  const period = Math.max(50, timeoutMs / 4);
+  const set = (socket: Socket, ms: number, then: () => void): void => {
     clearTimeout(timers.get(socket));
     if (socket.destroyed) return;
-    const timer = setTimeout(() => socket.destroy(), ms);
+    const timer = setTimeout(then, ms);
     timer.unref();
     timers.set(socket, timer);
   };
+  const deadline = (socket: Socket): void => set(socket, timeoutMs, () => socket.destroy());
+  const idle = (socket: Socket): void => {
+    const bytesWhenIdle = socket.bytesRead;
+    const look = (): void => (socket.bytesRead > bytesWhenIdle ? deadline(socket) : set(socket, period, look));
+    set(socket, period, look);
+  };
   server.on('connection', (socket: Socket) => {
-    arm(socket, timeoutMs);
+    deadline(socket);
     socket.once('close', () => clearTimeout(timers.get(socket)));
   });
   server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
     clearTimeout(timers.get(request.socket));
-    response.once('finish', () => arm(request.socket, server.keepAliveTimeout + timeoutMs));
+    response.once('finish', () => idle(request.socket));
   });
   server.prependListener('upgrade', (request: IncomingMessage) => clearTimeout(timers.get(request.socket)));
 }

@@ -8,6 +8,7 @@ import cluster from 'node:cluster';
 import { createApp, listen } from './app.factory';
 import { ConfigError, loadConfig } from './config/config.loader';
 import type { AppConfig } from './config/config.schema';
+import { StorageError, prepareDataDir } from './storage/sqlite';
 
 /** Worker restarts allowed within a minute before the primary gives up (a crash loop, not a one-off). */
 const MAX_RESTARTS_PER_MINUTE = 5;
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
       `service.workers is ${config.service.workers}, but processes can share the bus only through Redis (DATA_STREAMING_REDIS_URL): running one`,
     );
   }
+  prepareDataDir(config.storage.data_dir);
   const app = await createApp(config);
   await listen(app, config);
 
@@ -106,6 +108,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof StorageError) {
+    process.stderr.write(`data-streaming-api: ${error.message}\n`);
+    process.exit(74);
+  }
   process.stderr.write(`data-streaming-api failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -51,6 +51,11 @@ export class AccessControl {
     return principal;
   }
 
+  /** The principal of a request the guard already let through, without taking from its rate limits a second time. */
+  principal(request: IncomingMessage): Principal {
+    return this.credentials.authorize(bearer(request.headers.authorization), undefined);
+  }
+
   /** A new WebSocket or SSE subscription to a stream known by `names`; undefined for an anonymous public one. */
   subscribe(request: IncomingMessage, names: readonly string[], from: SubscriptionCredential = {}): Principal | undefined {
     this.checkOrigin(request);
@@ -89,11 +94,11 @@ export class AccessControl {
     }
     response.setHeader('Access-Control-Allow-Origin', origin);
     response.setHeader('Vary', 'Origin');
-    response.setHeader('Access-Control-Expose-Headers', 'Retry-After, ETag, WWW-Authenticate');
+    response.setHeader('Access-Control-Expose-Headers', 'Retry-After, ETag, WWW-Authenticate, Idempotent-Replayed');
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
       response.writeHead(204, {
         'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-        'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, Cache-Control',
+        'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, Cache-Control, Idempotency-Key',
         'Access-Control-Max-Age': '600',
       });
       response.end();

@@ -1,18 +1,24 @@
 /**
- * Provides BUS: the Redis bus when DATA_STREAMING_REDIS_URL is set (instances share positions and history), the
- * in-memory bus otherwise.
+ * Provides BUS: the Redis bus when DATA_STREAMING_REDIS_URL is set (instances share positions and history); else the
+ * durable bus (history in SQLite under storage.data_dir, the default) or, with `storage.durability: memory`, the
+ * in-memory bus.
  */
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { join, resolve } from 'node:path';
 import { APP_CONFIG } from '../config/config.module';
-import { DASHBOARD_PREFIX, HIGH_FREQUENCY_PREFIX, historySize } from '../config/channels';
+import { isDerivedChannel, retention } from '../config/channels';
 import type { AppConfig } from '../config/config.schema';
 import { MetricsModule } from '../metrics/metrics.module';
 import { StreamingMetrics } from '../metrics/streaming.metrics';
 import { REDIS, type RedisConnection } from '../redis/redis.connection';
-import { BUS, type Bus } from './bus.port';
-import { MemoryBus } from './memory.bus';
+import { BUS, type Bus, type BusOptions } from './bus.port';
+import { DurableBus } from './durable.bus';
+import { MemoryBus, newEpoch } from './memory.bus';
 import { PublisherService } from './publisher.service';
 import { RedisBus } from './redis.bus';
+import { SqliteHistory } from './sqlite-history';
+
+export const historyPath = (config: AppConfig): string => join(resolve(config.storage.data_dir), 'history.sqlite');
 
 @Global()
 @Module({
@@ -22,12 +28,20 @@ import { RedisBus } from './redis.bus';
       provide: BUS,
       inject: [APP_CONFIG, REDIS, StreamingMetrics],
       useFactory: async (config: AppConfig, redis: RedisConnection | null, metrics: StreamingMetrics): Promise<Bus> => {
-        const history = { historySize: (channel: string) => historySize(config, channel) };
-        if (!redis) return new MemoryBus(history);
+        const options: BusOptions = {
+          retention: (channel: string) => retention(config, channel),
+          idempotency: { windowMs: config.service.idempotency_window * 1000, maxKeys: config.service.idempotency_max_keys },
+        };
+        if (!redis) {
+          const durability = config.storage.durability;
+          if (durability === 'memory') return new MemoryBus(options);
+          const store = new SqliteHistory(historyPath(config), durability === 'fsync' ? 'FULL' : 'NORMAL', newEpoch);
+          return new DurableBus(store, { ...options, durability, isLocal: isDerivedChannel });
+        }
         const bus = new RedisBus(redis, {
-          ...history,
+          ...options,
           channels: [...config.websocket.channels, config.real_time_notifications.sse_stream],
-          isLocal: (channel) => channel.startsWith(DASHBOARD_PREFIX) || channel.startsWith(HIGH_FREQUENCY_PREFIX),
+          isLocal: isDerivedChannel,
           maxPending: config.redis.max_pending,
           onDropped: (count) => metrics.busForwardDropped.inc(count),
           onModeChange: (shared) => metrics.busMode.set(shared ? 1 : 0),
@@ -44,6 +58,6 @@ export class BusModule implements OnApplicationShutdown {
   constructor(@Inject(BUS) private readonly bus: Bus) {}
 
   onApplicationShutdown(): void {
-    if (this.bus instanceof RedisBus) this.bus.close();
+    if (this.bus instanceof RedisBus || this.bus instanceof DurableBus) this.bus.close();
   }
 }

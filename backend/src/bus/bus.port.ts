@@ -3,7 +3,9 @@
  * adapters implement it: in-memory (the embedded default) and Redis (shared between instances). Code above the
  * bus does not know which one runs.
  */
+import type { Retention } from './channel-log';
 import type { Position } from './position';
+import type { Idempotency, PublishGroup, PublishReceipt } from './receipts';
 import type { PublishInput, StreamMessage } from './stream-message';
 
 export const BUS = Symbol('BUS');
@@ -30,6 +32,10 @@ export interface ChannelState {
   firstOffset: number;
   depth: number;
   capacity: number;
+  /** Payload bytes held, when the adapter counts them. */
+  bytes?: number;
+  /** When this epoch of the channel began (ms since the epoch), when known: history from offset 1 is complete since then. */
+  since?: number;
 }
 
 export class PositionAheadError extends Error {
@@ -46,15 +52,33 @@ export class PositionAheadError extends Error {
 export interface Bus {
   /** Appends events to a channel, in order, and hands them to the channel's listeners. */
   publish(channel: string, events: readonly PublishInput[]): Promise<StreamMessage[]>;
+  /**
+   * Publishes one request's events, grouped by channel, together (one commit on the durable bus). With
+   * `idempotency`, a key already published within the window is not appended again: the answer repeats the first
+   * publish's ids (`replayed`). Throws IdempotencyConflictError for a key in use by another request.
+   */
+  publishRequest(groups: readonly PublishGroup[], idempotency?: Idempotency): Promise<PublishReceipt>;
   /** Listens to new messages of a channel. */
   subscribe(channel: string, listener: Listener): Unsubscribe;
   /** Messages after `after` that history still holds; throws PositionAheadError for a position not yet reached. */
   read(channel: string, after: Position): Promise<ReadResult>;
   state(channel: string): ChannelState;
+  /** Where history is kept and what it takes, for /streams/status. */
+  storage(): Record<string, unknown>;
   /** Human-readable health of the bus; throws when it cannot serve. */
   check(): Promise<Record<string, unknown>>;
 }
 
 export interface BusOptions {
-  historySize(channel: string): number;
+  retention(channel: string): Retention;
+  /** How long, and for how many keys, idempotent publishes are remembered. */
+  idempotency: { windowMs: number; maxKeys: number };
+}
+
+/** The history cannot be written (disk full, I/O error): nothing of the publish was accepted. */
+export class HistoryUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super(`channel history cannot be written: ${reason}`);
+    this.name = 'HistoryUnavailableError';
+  }
 }

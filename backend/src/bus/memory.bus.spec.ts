@@ -1,3 +1,4 @@
+import { busOptions } from '../../test/support/factories';
 import { PositionAheadError } from './bus.port';
 import { MemoryBus } from './memory.bus';
 import { parsePosition, InvalidPositionError } from './position';
@@ -7,7 +8,7 @@ const inputs = (count: number) => Array.from({ length: count }, (_, index) => ({
 
 describe('MemoryBus', () => {
   it('numbers messages from 1 per channel and hands them to listeners in order', async () => {
-    const bus = new MemoryBus({ historySize: () => 10 });
+    const bus = new MemoryBus(busOptions(10));
     const seen: StreamMessage[] = [];
     bus.subscribe('a', (message) => seen.push(message));
     await bus.publish('a', inputs(3));
@@ -18,7 +19,7 @@ describe('MemoryBus', () => {
   });
 
   it('reads exactly what follows a position, and flags what history no longer holds', async () => {
-    const bus = new MemoryBus({ historySize: () => 5 });
+    const bus = new MemoryBus(busOptions(5));
     await bus.publish('a', inputs(8));
     expect(bus.state('a')).toMatchObject({ firstOffset: 4, lastOffset: 8, depth: 5, capacity: 5 });
     const recent = await bus.read('a', { epoch: bus.epoch, offset: 5 });
@@ -36,7 +37,7 @@ describe('MemoryBus', () => {
   });
 
   it('encodes each message once, with the same bytes for every reader', async () => {
-    const bus = new MemoryBus({ historySize: () => 5 });
+    const bus = new MemoryBus(busOptions(5));
     const [message] = await bus.publish('a', [{ type: 't', key: 'k', timestamp: '2026-01-01T00:00:00Z', data: { x: 'é' } }]);
     expect(JSON.parse(message?.payload ?? '')).toEqual({
       kind: 'event',

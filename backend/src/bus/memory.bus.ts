@@ -1,6 +1,7 @@
 /**
- * The in-memory bus: one process, nothing to install. Each channel keeps a ring of its newest messages, indexed by
- * offset, so a resume is a slice. A restart starts a new epoch.
+ * The in-memory bus: one process, nothing on disk (`storage.durability: memory`, and the derived channels of the
+ * other adapters). Each channel keeps a bounded log of its newest messages (channel-log.ts), so a resume is a slice.
+ * A restart starts a new epoch.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -12,54 +13,47 @@ import {
   type ReadResult,
   type Unsubscribe,
 } from './bus.port';
+import { ChannelLog } from './channel-log';
 import type { Position } from './position';
+import { ReceiptCache, type Idempotency, type PublishGroup, type PublishReceipt } from './receipts';
 import { StreamMessage, type PublishInput } from './stream-message';
 
-class ChannelLog {
-  private readonly ring: (StreamMessage | undefined)[];
-  lastOffset = 0;
-  readonly listeners = new Set<Listener>();
+/** Base-36 start time plus randomness: distinct across restarts, sortable by start. */
+export const newEpoch = (): string => `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 
-  constructor(
-    readonly name: string,
-    readonly epoch: string,
-    readonly capacity: number,
-  ) {
-    this.ring = new Array<StreamMessage | undefined>(capacity);
+/** A log's answer to "what follows `after`", shared by the adapters that keep logs in memory. */
+export function readLog(log: ChannelLog, after: Position): Promise<ReadResult> {
+  log.trim();
+  if (after.epoch !== log.epoch) {
+    // The client's position belongs to another lifetime of this channel: what followed it there is unknown.
+    // Everything of the current epoch is still new to the client if history reaches back to its start.
+    return Promise.resolve({ messages: log.slice(1), recovered: false, reason: 'epoch_changed' });
   }
-
-  get firstOffset(): number {
-    return this.lastOffset === 0 ? 0 : Math.max(1, this.lastOffset - this.capacity + 1);
-  }
-
-  append(input: PublishInput, acceptedAt?: number): StreamMessage {
-    const offset = ++this.lastOffset;
-    const message = StreamMessage.create(this.name, this.epoch, offset, input, acceptedAt);
-    this.ring[offset % this.capacity] = message;
-    return message;
-  }
-
-  slice(fromOffset: number): StreamMessage[] {
-    const out: StreamMessage[] = [];
-    for (let offset = Math.max(fromOffset, this.firstOffset); offset <= this.lastOffset; offset++) {
-      out.push(this.ring[offset % this.capacity] as StreamMessage);
-    }
-    return out;
-  }
+  if (after.offset > log.lastOffset) return Promise.reject(new PositionAheadError(log.name, after, log.lastOffset));
+  const recovered = log.lastOffset === 0 || log.covers(after.offset);
+  return Promise.resolve({
+    messages: log.slice(after.offset + 1),
+    recovered,
+    ...(recovered ? {} : { reason: 'history_exceeded' as const }),
+  });
 }
 
 export class MemoryBus implements Bus {
-  /** Base-36 start time plus randomness: distinct across restarts, sortable by start. */
-  readonly epoch = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  readonly epoch = newEpoch();
   private readonly channels = new Map<string, ChannelLog>();
+  private readonly started = new Map<string, number>();
+  private readonly receipts: ReceiptCache;
 
-  constructor(private readonly options: BusOptions) {}
+  constructor(private readonly options: BusOptions) {
+    this.receipts = new ReceiptCache(options.idempotency);
+  }
 
   private log(channel: string): ChannelLog {
     let log = this.channels.get(channel);
     if (!log) {
-      log = new ChannelLog(channel, this.epoch, this.options.historySize(channel));
+      log = new ChannelLog(channel, this.epoch, this.options.retention(channel));
       this.channels.set(channel, log);
+      this.started.set(channel, Date.now());
     }
     return log;
   }
@@ -68,10 +62,25 @@ export class MemoryBus implements Bus {
     return Promise.resolve(this.publishNow(channel, events));
   }
 
+  publishRequest(groups: readonly PublishGroup[], idempotency?: Idempotency): Promise<PublishReceipt> {
+    // A throw (an idempotency conflict) inside the executor becomes the rejection.
+    return new Promise((resolve) => {
+      const replay = idempotency && this.receipts.begin(idempotency);
+      if (replay) return resolve(replay);
+      const ids = groups.map((group) => this.publishNow(group.channel, group.events).map((message) => message.id));
+      if (idempotency) this.receipts.settle(idempotency, ids);
+      resolve({ ids, replayed: false });
+    });
+  }
+
   /** Synchronous publish, for producers inside this process that must not wait a tick. */
   publishNow(channel: string, events: readonly PublishInput[], acceptedAt?: number): StreamMessage[] {
     const log = this.log(channel);
-    const messages = events.map((event) => log.append(event, acceptedAt));
+    const messages = events.map((event) => {
+      const message = StreamMessage.create(channel, log.epoch, log.lastOffset + 1, event, acceptedAt);
+      log.append(message);
+      return message;
+    });
     for (const message of messages) {
       for (const listener of log.listeners) listener(message);
     }
@@ -85,33 +94,20 @@ export class MemoryBus implements Bus {
   }
 
   read(channel: string, after: Position): Promise<ReadResult> {
-    const log = this.log(channel);
-    if (after.epoch !== log.epoch) {
-      // The client's position belongs to another lifetime of this channel: what followed it there is unknown.
-      // Everything of the current epoch is still new to the client if history reaches back to its start.
-      return Promise.resolve({ messages: log.slice(1), recovered: false, reason: 'epoch_changed' });
-    }
-    if (after.offset > log.lastOffset) return Promise.reject(new PositionAheadError(channel, after, log.lastOffset));
-    const recovered = log.lastOffset === 0 || after.offset + 1 >= log.firstOffset;
-    return Promise.resolve({
-      messages: log.slice(after.offset + 1),
-      recovered,
-      ...(recovered ? {} : { reason: 'history_exceeded' as const }),
-    });
+    return readLog(this.log(channel), after);
   }
 
   state(channel: string): ChannelState {
     const log = this.log(channel);
-    return {
-      epoch: log.epoch,
-      lastOffset: log.lastOffset,
-      firstOffset: log.firstOffset,
-      depth: log.lastOffset === 0 ? 0 : log.lastOffset - log.firstOffset + 1,
-      capacity: log.capacity,
-    };
+    log.trim();
+    return { ...log.state(), bytes: log.bytes, since: this.started.get(channel) };
+  }
+
+  storage(): Record<string, unknown> {
+    return { durability: 'memory', idempotency_keys: this.receipts.size, idempotency_evicted: this.receipts.evicted };
   }
 
   check(): Promise<Record<string, unknown>> {
-    return Promise.resolve({ adapter: 'memory', epoch: this.epoch, channels: this.channels.size });
+    return Promise.resolve({ adapter: 'memory', durability: 'memory', epoch: this.epoch, channels: this.channels.size });
   }
 }

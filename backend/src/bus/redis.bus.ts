@@ -32,6 +32,15 @@ import {
 } from './bus.port';
 import { MemoryBus } from './memory.bus';
 import type { Position } from './position';
+import {
+  IdempotencyConflictError,
+  ReceiptCache,
+  sharedReceiptSchema,
+  type Idempotency,
+  type PublishGroup,
+  type PublishReceipt,
+  type StoredReceipt,
+} from './receipts';
 import { StreamMessage, type PublishInput } from './stream-message';
 
 /**
@@ -79,6 +88,8 @@ const FORWARD_DEDUP_WINDOW = 2000;
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 10_000;
 const newEpoch = (): string => `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+/** How long a key claimed by a publish under way blocks the same key on other instances, at most. */
+const RECEIPT_CLAIM_MS = 30_000;
 
 interface Envelope {
   epoch: string;
@@ -152,12 +163,15 @@ export class RedisBus implements Bus {
   private retryDelayMs = RETRY_FIRST_MS;
   /** Numbers this instance's published events: with the instance id, the publish id that makes forwards idempotent. */
   private publishCount = 0;
+  /** Keys being published here, and receipts to fall back on while Redis cannot be asked. */
+  private readonly receipts: ReceiptCache;
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly options: RedisBusOptions,
   ) {
     this.local = new MemoryBus(options);
+    this.receipts = new ReceiptCache(options.idempotency);
     this.livePrefix = redis.key('live', '');
     this.subscriber = redis.subscriber();
     this.subscriber.on('pmessage', (_pattern: string, channel: string, text: string) => this.receive(channel, text));
@@ -194,7 +208,7 @@ export class RedisBus implements Bus {
   private view(channel: string): ChannelView {
     let view = this.views.get(channel);
     if (!view) {
-      view = new ChannelView(channel, this.options.historySize(channel));
+      view = new ChannelView(channel, this.options.retention(channel).capacity);
       this.views.set(channel, view);
     }
     return view;
@@ -228,6 +242,64 @@ export class RedisBus implements Bus {
     return this.publishLocally(channel, events, items, acceptedAt);
   }
 
+  /**
+   * Groups are appended one after the other (one script each). With a key, the receipt is claimed in Redis first
+   * (SET NX), so the same key on another instance waits or replays; it is written when every group is appended.
+   * The groups of one request are not one transaction here: a crash between them leaves the earlier ones appended,
+   * and a retry after the claim expires appends the request again (docs/OPERATIONS.md).
+   */
+  async publishRequest(groups: readonly PublishGroup[], idempotency?: Idempotency): Promise<PublishReceipt> {
+    const publishAll = async (): Promise<string[][]> => {
+      const ids: string[][] = [];
+      for (const group of groups) ids.push((await this.publish(group.channel, group.events)).map((message) => message.id));
+      return ids;
+    };
+    if (!idempotency) return { ids: await publishAll(), replayed: false };
+    const local = this.receipts.begin(idempotency);
+    if (local) return local;
+    let claimed = false;
+    try {
+      const shared = await this.claimReceipt(idempotency).catch((error: unknown) => {
+        if (error instanceof IdempotencyConflictError) throw error;
+        return 'unavailable' as const; // Redis cannot be asked: this instance's receipts decide alone
+      });
+      if (shared !== 'unavailable' && shared !== 'claimed') {
+        this.receipts.settle(idempotency, shared.ids, shared.at);
+        return { ids: shared.ids, replayed: true };
+      }
+      claimed = shared === 'claimed';
+      const ids = await publishAll();
+      const receipt: StoredReceipt = { fingerprint: idempotency.fingerprint, ids, at: Date.now() };
+      this.receipts.settle(idempotency, ids, receipt.at);
+      await this.redis.command
+        .set(this.redis.key('receipt', idempotency.key), JSON.stringify(receipt), 'PX', this.options.idempotency.windowMs)
+        .catch(() => undefined);
+      return { ids, replayed: false };
+    } catch (error) {
+      this.receipts.settle(idempotency, undefined);
+      if (claimed) await this.redis.command.del(this.redis.key('receipt', idempotency.key)).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** 'claimed' when this request may publish; the stored receipt when the key was published; throws on a conflict. */
+  private async claimReceipt(idempotency: Idempotency): Promise<'claimed' | StoredReceipt> {
+    const key = this.redis.key('receipt', idempotency.key);
+    const claim = JSON.stringify({ pending: idempotency.fingerprint });
+    const claimMs = Math.min(RECEIPT_CLAIM_MS, this.options.idempotency.windowMs);
+    if ((await this.redis.command.set(key, claim, 'PX', claimMs, 'NX')) === 'OK') return 'claimed';
+    const text = await this.redis.command.get(key);
+    // Gone since the claim failed (it expired): as if still under way; the client's retry claims it.
+    if (text === null) throw new IdempotencyConflictError('in_progress');
+    const stored = sharedReceiptSchema.safeParse(JSON.parse(text));
+    if (!stored.success) throw new Error(`unreadable receipt in Redis for an idempotency key: ${stored.error.message}`);
+    if ('pending' in stored.data) {
+      throw new IdempotencyConflictError(stored.data.pending === idempotency.fingerprint ? 'in_progress' : 'mismatch');
+    }
+    if (stored.data.fingerprint !== idempotency.fingerprint) throw new IdempotencyConflictError('mismatch');
+    return stored.data;
+  }
+
   private async append(channel: string, items: readonly PendingPublish[], forwarded: boolean): Promise<[string, number]> {
     const { meta, log, live } = this.keys(channel);
     const result = (await this.redis.command.eval(
@@ -236,7 +308,7 @@ export class RedisBus implements Bus {
       meta,
       log,
       newEpoch(),
-      this.options.historySize(channel),
+      this.options.retention(channel).capacity,
       this.redis.instanceId,
       forwarded ? '1' : '0',
       Date.now(),
@@ -346,7 +418,7 @@ export class RedisBus implements Bus {
     if (envelope.forwarded && envelope.origin === this.redis.instanceId) return; // delivered here while local
     if (view.listeners.size === 0) return;
     const acceptedAt = performance.now() - Math.max(0, Date.now() - envelope.wallMs);
-    const message = new StreamMessage(view.name, envelope.epoch, envelope.offset, undefined, envelope.payload, acceptedAt);
+    const message = new StreamMessage(view.name, envelope.epoch, envelope.offset, undefined, envelope.payload, acceptedAt, envelope.wallMs);
     for (const listener of view.listeners) listener(message);
   }
 
@@ -427,7 +499,16 @@ export class RedisBus implements Bus {
 
   private messagesOf(channel: string, entries: [string, string[]][], epoch: string): StreamMessage[] {
     return entriesOf(entries, epoch).map(
-      (envelope) => new StreamMessage(channel, envelope.epoch, envelope.offset, undefined, envelope.payload, performance.now()),
+      (envelope) =>
+        new StreamMessage(
+          channel,
+          envelope.epoch,
+          envelope.offset,
+          undefined,
+          envelope.payload,
+          performance.now(),
+          envelope.wallMs || undefined,
+        ),
     );
   }
 
@@ -463,6 +544,10 @@ export class RedisBus implements Bus {
       dropped_forward: this.dropped,
       ...(degraded === undefined ? {} : { degraded }),
     };
+  }
+
+  storage(): Record<string, unknown> {
+    return { durability: 'redis', target: this.redis.target };
   }
 
   check(): Promise<Record<string, unknown>> {

@@ -32,11 +32,14 @@ export class StreamMessage {
   readonly payload: string;
   /** performance.now() when the service accepted the event: the start of the latency measurement. */
   readonly acceptedAt: number;
+  /** Wall-clock time (ms since the epoch) when the service accepted the event: what history retention and the metric store go by. */
+  readonly at: number;
   private parsed?: Readonly<WireEvent>;
   private wsBytes?: Buffer;
   private wsFrame?: Buffer;
   private sseBytes?: Buffer;
   private sseChunkBytes?: Buffer;
+  private byteCount?: number;
 
   constructor(
     readonly channel: string,
@@ -45,12 +48,14 @@ export class StreamMessage {
     event: Readonly<WireEvent> | undefined,
     payload?: string,
     acceptedAt?: number,
+    at?: number,
   ) {
     this.id = formatPosition(epoch, offset);
     this.parsed = event;
     // One of the two is given: the event (built here) or its JSON text (from another instance, via Redis).
     this.payload = payload ?? JSON.stringify(event);
     this.acceptedAt = acceptedAt ?? performance.now();
+    this.at = at ?? Date.now();
   }
 
   static create(channel: string, epoch: string, offset: number, input: PublishInput, acceptedAt?: number): StreamMessage {
@@ -92,7 +97,7 @@ export class StreamMessage {
   }
 
   get byteLength(): number {
-    return this.websocketBytes.length;
+    return (this.byteCount ??= this.wsBytes?.length ?? Buffer.byteLength(this.payload));
   }
 }
 

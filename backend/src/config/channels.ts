@@ -1,4 +1,5 @@
-/** Names of the bus channels the configuration defines, and which transport may read which. */
+/** Names of the bus channels the configuration defines, which transport may read which, and how much history each keeps. */
+import type { Retention } from '../bus/channel-log';
 import type { AppConfig } from './config.schema';
 
 export const HIGH_FREQUENCY_PREFIX = 'high_frequency.';
@@ -22,4 +23,16 @@ export function historySize(config: AppConfig, channel: string): number {
   if (channel.startsWith(HIGH_FREQUENCY_PREFIX)) return config.high_frequency_streams.buffer_size;
   if (channel.startsWith(DASHBOARD_PREFIX)) return Math.min(DASHBOARD_HISTORY, config.service.history_size);
   return config.service.history_size;
+}
+
+/** Channels every instance derives for itself from the others: recomputed after a restart, never shared or stored. */
+export const isDerivedChannel = (channel: string): boolean =>
+  channel.startsWith(DASHBOARD_PREFIX) || channel.startsWith(HIGH_FREQUENCY_PREFIX);
+
+export function retention(config: AppConfig, channel: string): Retention {
+  return {
+    capacity: historySize(config, channel),
+    maxBytes: config.service.history_max_bytes,
+    maxAgeMs: config.service.history_max_age * 1000,
+  };
 }

@@ -30,6 +30,11 @@ const FIXED_NAMES: Record<string, string> = {
   'service.max_batch_events': 'DATA_STREAMING_MAX_BATCH_EVENTS',
   'service.max_json_depth': 'DATA_STREAMING_MAX_JSON_DEPTH',
   'service.history_size': 'DATA_STREAMING_HISTORY_SIZE',
+  'service.history_max_age': 'DATA_STREAMING_HISTORY_MAX_AGE',
+  'service.history_max_bytes': 'DATA_STREAMING_HISTORY_MAX_BYTES',
+  'service.keep_alive_timeout': 'DATA_STREAMING_KEEP_ALIVE_TIMEOUT',
+  'service.idempotency_window': 'DATA_STREAMING_IDEMPOTENCY_WINDOW',
+  'service.idempotency_max_keys': 'DATA_STREAMING_IDEMPOTENCY_MAX_KEYS',
   'performance_optimization.enabled': 'STREAMING_PERFORMANCE_OPTIMIZATION_ENABLED',
   'performance.memory_limit_gb': 'DATA_STREAMING_API_MEMORY_GB',
   'performance.cpu_cores': 'DATA_STREAMING_API_CPU_CORES',
@@ -54,6 +59,7 @@ const FIXED_NAMES: Record<string, string> = {
   'auth.allowed_origins': 'DATA_STREAMING_ALLOWED_ORIGINS',
   'redis.url': 'DATA_STREAMING_REDIS_URL',
   'storage.data_dir': 'DATA_STREAMING_DATA_DIR',
+  'storage.durability': 'DATA_STREAMING_DURABILITY',
 };
 
 export type EnvKind = 'number' | 'boolean' | 'string' | 'list';

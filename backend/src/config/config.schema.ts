@@ -16,6 +16,7 @@ export const DASHBOARD_TYPES = [
 export const NOTIFICATION_CHANNELS = ['websocket', 'sse', 'email', 'slack'] as const;
 export const PRIORITIES = ['critical', 'warning', 'info'] as const;
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export const DURABILITY_MODES = ['memory', 'disk', 'fsync'] as const;
 
 const name = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a lowercase name of letters, digits and _');
 const positiveInt = z.number().int().min(1);
@@ -107,6 +108,22 @@ export const configSchema = z
         /** Deepest nesting of arrays and objects accepted in a published body. */
         max_json_depth: positiveInt.max(1000).default(32),
         history_size: positiveInt.max(10_000_000).default(10_000),
+        /** History retention by age (seconds) and by size (bytes per channel), besides `history_size` messages. */
+        history_max_age: z
+          .number()
+          .positive()
+          .max(366 * 86_400)
+          .default(86_400),
+        history_max_bytes: positiveInt.default(67_108_864),
+        /**
+         * How long an idle keep-alive connection stays open (seconds). Longer than the clients' own idle timeouts
+         * (Node's agent 5 s, undici 4 s, browsers about 60 s), so the client closes first and never sends a request
+         * into a connection the server is closing.
+         */
+        keep_alive_timeout: seconds.max(3600).default(65),
+        /** POST /events with an Idempotency-Key: how long (seconds) and how many keys a publish is remembered. */
+        idempotency_window: seconds.default(300),
+        idempotency_max_keys: positiveInt.max(10_000_000).default(100_000),
       })
       .prefault({}),
     live_dashboard: z
@@ -330,7 +347,17 @@ export const configSchema = z
         instance_ttl: seconds.max(3600).default(15),
       })
       .prefault({}),
-    storage: z.strictObject({ data_dir: z.string().min(1).default('./data') }).prefault({}),
+    storage: z
+      .strictObject({
+        data_dir: z.string().min(1).default('./data'),
+        /**
+         * Where channel history lives: `memory` (lost with the process), `disk` (SQLite under data_dir, written before
+         * a publish is acknowledged: survives a crash of the process) or `fsync` (also synced to the device at every
+         * commit: survives a power loss). Redis mode keeps history in Redis whatever this says.
+         */
+        durability: z.enum(DURABILITY_MODES).default('disk'),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     if (config.redis.url !== '' && config.auth.api_keys.length > 0 && config.auth.token_secret === '') {
@@ -420,6 +447,13 @@ export const configSchema = z
           message: `must be at least service.max_body_bytes (${config.service.max_body_bytes})`,
         });
       }
+    }
+    if (config.service.history_max_bytes < config.service.max_body_bytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['service', 'history_max_bytes'],
+        message: `must be at least service.max_body_bytes (${config.service.max_body_bytes}): history must hold the largest event`,
+      });
     }
     const collisions = config.sse.streams.filter((stream) => channels.has(stream));
     if (collisions.length > 0) {

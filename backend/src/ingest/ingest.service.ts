@@ -1,10 +1,17 @@
 /**
  * Validates published events and puts them on the bus. A request is accepted whole or refused whole: a batch with
- * one bad event is refused with every problem listed by index, and nothing of it is published.
+ * one bad event is refused with every problem listed by index, and nothing of it is published. With an
+ * `Idempotency-Key` a request is published once within `service.idempotency_window`: a retry is answered with the
+ * same ids (and `Idempotent-Replayed: true`), whether the first answer was lost or not.
  */
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
+import type { Principal } from '../auth/principal';
+import { HistoryUnavailableError } from '../bus/bus.port';
 import { PublisherService, type EventSource } from '../bus/publisher.service';
+import { IdempotencyConflictError, type Idempotency, type PublishGroup } from '../bus/receipts';
 import type { PublishInput } from '../bus/stream-message';
 import { ApiError } from '../common/api-error';
 import { InjectConfig } from '../config/config.module';
@@ -15,6 +22,29 @@ import { eventBatchSchema, eventSchema, type EventInput } from './event.schema';
 export interface AcceptResult {
   accepted: number;
   ids: string[];
+}
+
+/** An answer to POST /events: the body, and whether it repeats an earlier publish (Idempotent-Replayed). */
+export interface PublishAnswer {
+  result: AcceptResult;
+  replayed: boolean;
+}
+
+/** Seconds a client should wait before publishing again while the history cannot be written. */
+const HISTORY_RETRY_AFTER_SECONDS = 5;
+/** An Idempotency-Key: a bare token (as most clients send it) or an RFC 8941 string; printable ASCII, at most 255. */
+const IDEMPOTENCY_KEY = /^(?:"([\x20\x21\x23-\x5b\x5d-\x7e]{1,255})"|([\x21\x23-\x7e]{1,255}))$/;
+
+/** The request's Idempotency-Key header, undefined when absent; a malformed one is refused (400). */
+export function idempotencyKeyOf(headers: IncomingHttpHeaders): string | undefined {
+  const header = headers['idempotency-key'];
+  if (header === undefined) return undefined;
+  const match = typeof header === 'string' ? IDEMPOTENCY_KEY.exec(header.trim()) : null;
+  const key = match?.[1] ?? match?.[2];
+  if (key === undefined) {
+    throw new ApiError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 printable ASCII characters, sent once');
+  }
+  return key;
 }
 
 export interface EventProblem {
@@ -63,8 +93,8 @@ export class IngestService {
     this.maxDepth = config.service.max_json_depth;
   }
 
-  /** Validates a request body (one event or an array) and publishes it in order. */
-  async acceptBody(body: unknown): Promise<AcceptResult> {
+  /** Validates a request body (one event or an array) and publishes it in order, once per idempotency key. */
+  async acceptBody(body: unknown, request: { principal: Principal; idempotencyKey?: string }): Promise<PublishAnswer> {
     if (deeperThan(body, this.maxDepth)) {
       this.metrics.ingestRejected.labels('invalid').inc();
       throw new ApiError(
@@ -88,11 +118,23 @@ export class IngestService {
       throw new ApiError(400, 'invalid_event', `${summary}: ${where(first)}: ${first.message}`, { problems });
     }
     const events: EventInput[] = Array.isArray(result.data) ? result.data : [result.data];
-    return this.accept(events, 'http');
+    const idempotency: Idempotency | undefined =
+      request.idempotencyKey === undefined
+        ? undefined
+        : {
+            // Scoped by the caller's credential: one publisher's keys never meet another's.
+            key: `${request.principal.id}\u001f${request.idempotencyKey}`,
+            fingerprint: createHash('sha256').update(JSON.stringify(body)).digest('base64url'),
+          };
+    return this.publish(events, 'http', idempotency);
   }
 
   /** Publishes already-valid events, grouped per channel, keeping each channel's order. */
   async accept(events: readonly EventInput[], source: EventSource): Promise<AcceptResult> {
+    return (await this.publish(events, source)).result;
+  }
+
+  private async publish(events: readonly EventInput[], source: EventSource, idempotency?: Idempotency): Promise<PublishAnswer> {
     const byChannel = new Map<string, { indexes: number[]; inputs: PublishInput[] }>();
     events.forEach((event, index) => {
       let group = byChannel.get(event.channel);
@@ -108,11 +150,37 @@ export class IngestService {
         ...(event.key === undefined ? {} : { key: event.key }),
       });
     });
-    const ids = new Array<string>(events.length);
-    for (const [channel, group] of byChannel) {
-      const messages = await this.publisher.publish(channel, group.inputs, source);
-      messages.forEach((message, position) => (ids[group.indexes[position] as number] = message.id));
+    const groups: PublishGroup[] = [...byChannel].map(([channel, group]) => ({ channel, events: group.inputs }));
+    let receipt;
+    try {
+      receipt = await this.publisher.publishRequest(groups, source, idempotency);
+    } catch (error) {
+      throw this.refusal(error);
     }
-    return { accepted: events.length, ids };
+    const ids = new Array<string>(events.length);
+    [...byChannel.values()].forEach((group, index) => {
+      receipt.ids[index]?.forEach((id, position) => (ids[group.indexes[position] as number] = id));
+    });
+    return { result: { accepted: events.length, ids }, replayed: receipt.replayed };
+  }
+
+  /** What a failed publish tells the client: retry later (503, 409), or a key reused for something else (422). */
+  private refusal(error: unknown): unknown {
+    if (error instanceof HistoryUnavailableError) {
+      this.metrics.ingestRejected.labels('history_unavailable').inc();
+      return ApiError.unavailable(
+        'history_unavailable',
+        'the channel history cannot be written now; nothing of this request was accepted: try again later',
+        HISTORY_RETRY_AFTER_SECONDS,
+        { reason: error.reason },
+      );
+    }
+    if (error instanceof IdempotencyConflictError) {
+      this.metrics.ingestRejected.labels('idempotency_conflict').inc();
+      return error.reason === 'in_progress'
+        ? new ApiError(409, 'idempotency_key_in_use', error.message, undefined, { 'Retry-After': '1' })
+        : new ApiError(422, 'idempotency_key_reused', error.message);
+    }
+    return error;
   }
 }

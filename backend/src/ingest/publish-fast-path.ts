@@ -13,7 +13,8 @@ import { ApiError } from '../common/api-error';
 import { sendApiError, sendJson } from '../common/raw-response';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
-import { IngestService } from './ingest.service';
+import type { Principal } from '../auth/principal';
+import { IngestService, idempotencyKeyOf } from './ingest.service';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const JSON_UTF8 = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -37,8 +38,11 @@ export class PublishFastPath {
     if ((encoding !== undefined && encoding.toLowerCase() !== 'identity') || !JSON_UTF8.test(request.headers['content-type'] ?? '')) {
       return false;
     }
+    let principal: Principal;
+    let idempotencyKey: string | undefined;
     try {
-      this.access.authorize(request, 'publish');
+      principal = this.access.authorize(request, 'publish');
+      idempotencyKey = idempotencyKeyOf(request.headers);
     } catch (error) {
       sendApiError(response, error as ApiError, true);
       return true;
@@ -62,13 +66,13 @@ export class PublishFastPath {
       chunks.push(chunk);
     });
     request.on('end', () => {
-      if (!refused) void this.accept(Buffer.concat(chunks, received), response);
+      if (!refused) void this.accept(Buffer.concat(chunks, received), response, principal, idempotencyKey);
     });
     request.on('error', () => response.destroy());
     return true;
   }
 
-  private async accept(raw: Buffer, response: ServerResponse): Promise<void> {
+  private async accept(raw: Buffer, response: ServerResponse, principal: Principal, idempotencyKey: string | undefined): Promise<void> {
     let text: string;
     try {
       text = UTF8.decode(raw);
@@ -84,7 +88,11 @@ export class PublishFastPath {
       return;
     }
     try {
-      const result = await this.ingest.acceptBody(body);
+      const { result, replayed } = await this.ingest.acceptBody(body, {
+        principal,
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      });
+      if (replayed) response.setHeader('Idempotent-Replayed', 'true');
       sendJson(response, 202, JSON.stringify(result));
     } catch (error) {
       sendApiError(response, error instanceof ApiError ? error : new ApiError(500, 'internal_error', 'internal error'));

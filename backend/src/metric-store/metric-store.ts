@@ -36,14 +36,30 @@ export interface MetricStoreLimits {
 
 export class MetricStore {
   private readonly series = new Map<string, Map<string, Series>>();
+  /** Per metric, the time since which every sample is held (the store's memory began then, or history did). */
+  private readonly coverage = new Map<string, number>();
   private seriesCount = 0;
   droppedSeries = 0;
 
   constructor(
     private readonly limits: MetricStoreLimits,
     metrics: readonly string[],
+    now = Date.now(),
   ) {
-    for (const metric of metrics) this.series.set(metric, new Map());
+    for (const metric of metrics) {
+      this.series.set(metric, new Map());
+      this.coverage.set(metric, now);
+    }
+  }
+
+  /** Records that the metric's samples are complete since `since` (ms since the epoch). */
+  cover(metric: string, since: number): void {
+    if (this.coverage.has(metric)) this.coverage.set(metric, since);
+  }
+
+  /** How many seconds back from `now` the metric's samples are complete (a window longer than that is partial). */
+  coveredSeconds(metric: string, now = Date.now()): number {
+    return Math.max(0, (now - (this.coverage.get(metric) ?? now)) / 1000);
   }
 
   record(metric: string, key: string, value: number, at = Date.now()): void {

@@ -110,6 +110,16 @@ export class StreamingMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly publishReplays = new Counter({
+    name: 'streaming_publish_replays_total',
+    help: 'POST /events requests answered from an earlier publish with the same Idempotency-Key (nothing appended)',
+    registers: [this.registry],
+  });
+  readonly historyWriteFailures = new Counter({
+    name: 'streaming_history_write_failures_total',
+    help: 'Group commits of channel history that failed (their publishes were refused with 503)',
+    registers: [this.registry],
+  });
   readonly accessRefused = new Counter({
     name: 'access_refused_total',
     help: 'Requests and connections refused by access control, by reason (unauthorized, forbidden, rate_limited, origin)',

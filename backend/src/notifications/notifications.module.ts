@@ -21,6 +21,10 @@ import { OutboxRepository } from './outbox/outbox.repository';
 import { OUTBOX } from './outbox/outbox.token';
 import { RedisOutbox } from './outbox/redis.outbox';
 import { RuleEngineService } from './rules/rule-engine.service';
+import { RULE_STATES, RedisRuleStates, SqliteRuleStates, type RuleStateStore } from './rules/rule-state.store';
+
+/** The SQLite file of the outbox and the rule state (one instance, no Redis). */
+const notificationsPath = (config: AppConfig): string => join(resolve(config.storage.data_dir), 'notifications.sqlite');
 
 @Module({
   controllers: [NotificationsController],
@@ -29,9 +33,13 @@ import { RuleEngineService } from './rules/rule-engine.service';
       provide: OUTBOX,
       inject: [APP_CONFIG, REDIS],
       useFactory: (config: AppConfig, redis: RedisConnection | null): Outbox =>
-        redis
-          ? new RedisOutbox(redis, config.real_time_notifications.retention)
-          : new OutboxRepository(join(resolve(config.storage.data_dir), 'notifications.sqlite')),
+        redis ? new RedisOutbox(redis, config.real_time_notifications.retention) : new OutboxRepository(notificationsPath(config)),
+    },
+    {
+      provide: RULE_STATES,
+      inject: [APP_CONFIG, REDIS],
+      useFactory: (config: AppConfig, redis: RedisConnection | null): RuleStateStore =>
+        redis ? new RedisRuleStates(redis) : new SqliteRuleStates(notificationsPath(config)),
     },
     {
       provide: DELIVERY_CHANNELS,

@@ -19,6 +19,8 @@ export interface ChannelStatus {
   last_offset: string;
   history_depth: number;
   history_capacity: number;
+  /** Payload bytes of the history held (null where the bus does not count them: Redis). */
+  history_bytes: number | null;
   sse_streams: string[];
   high_frequency_streams: string[];
 }
@@ -76,6 +78,7 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
     timestamp: string;
     channels: Record<string, ChannelStatus>;
     connections: Record<string, number>;
+    storage: Record<string, unknown>;
     cluster?: ClusterFigures | { unavailable: string };
   }> {
     const channels: Record<string, ChannelStatus> = {};
@@ -89,6 +92,7 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
         last_offset: formatPosition(state.epoch, state.lastOffset),
         history_depth: state.depth,
         history_capacity: state.capacity,
+        history_bytes: state.bytes ?? null,
         sse_streams: sse.streams.filter((stream) => sse.stream_sources[stream] === channel),
         high_frequency_streams: highFrequency.streams.filter((stream) => highFrequency.stream_sources[stream] === channel),
       };
@@ -97,6 +101,7 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
       timestamp: new Date().toISOString(),
       channels,
       connections: this.figures().connections,
+      storage: this.bus.storage(),
       ...(await this.cluster()),
     };
   }

@@ -1,4 +1,9 @@
-/** Test data: events as a producer would publish them, notifications as the outbox stores them. */
+/** Test data: events as a producer would publish them, notifications as the outbox stores them, bus settings. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BusOptions } from '../../src/bus/bus.port';
+import type { Retention } from '../../src/bus/channel-log';
 import type { Notification } from '../../src/notifications/notification';
 
 let counter = 0;
@@ -47,3 +52,14 @@ export function storedNotification(key: string, priority: Notification['priority
     channels: ['websocket', 'email'],
   };
 }
+
+/** Bus settings: `capacity` messages per channel, no byte or age bound unless given, idempotency for 5 minutes. */
+export function busOptions(capacity: number, retention: Partial<Retention> = {}): BusOptions {
+  return {
+    retention: () => ({ capacity, maxBytes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.MAX_SAFE_INTEGER, ...retention }),
+    idempotency: { windowMs: 300_000, maxKeys: 1000 },
+  };
+}
+
+/** A fresh directory under the system's temporary one. */
+export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'dsa-spec-'));

@@ -2,8 +2,15 @@
 import type { MetricStore, Sample } from '../../metric-store/metric-store';
 import type { PanelQuery } from './panel-query';
 
+/** A windowed value computed from less than its window (after a restart, history did not reach back that far). */
+export interface PartialWindow {
+  covered_seconds: number;
+  window_seconds: number;
+}
+
 export type PanelValue =
-  { kind: 'scalar'; value: number | null } | { kind: 'series'; label: string; series: { label: string; value: number | null }[] };
+  | { kind: 'scalar'; value: number | null; partial?: PartialWindow }
+  | { kind: 'series'; label: string; series: { label: string; value: number | null }[]; partial?: PartialWindow };
 
 function aggregate(query: PanelQuery, samples: Sample[]): number | null {
   if (query.fn === 'count') return samples.length;
@@ -38,6 +45,13 @@ function aggregate(query: PanelQuery, samples: Sample[]): number | null {
 const round = (value: number | null): number | null => (value === null ? null : Math.round(value * 1e6) / 1e6);
 
 export function evaluatePanelQuery(query: PanelQuery, store: MetricStore, now = Date.now()): PanelValue {
+  const value = evaluate(query, store, now);
+  if (query.windowSeconds === undefined) return value;
+  const covered = Math.floor(store.coveredSeconds(query.metric, now));
+  return covered < query.windowSeconds ? { ...value, partial: { covered_seconds: covered, window_seconds: query.windowSeconds } } : value;
+}
+
+function evaluate(query: PanelQuery, store: MetricStore, now: number): PanelValue {
   const since = now - (query.windowSeconds ?? 0) * 1000;
   const seriesSamples = (key: string): Sample[] =>
     query.fn === 'current' || (query.fn === 'last' && query.windowSeconds === undefined)

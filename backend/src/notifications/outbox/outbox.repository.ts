@@ -4,9 +4,8 @@
  * deliveries are claimed with a lease, so a crashed attempt is simply due again after a restart. better-sqlite3 is
  * synchronous: each method does its work at once and hands the result (or the error) back as a settled promise.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../../storage/sqlite';
 import type { Notification, NotificationChannel } from '../notification';
 import {
   PRIORITY_RANK,
@@ -28,11 +27,7 @@ export class OutboxRepository implements Outbox {
   private readonly statements;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openDatabase(path, 'notification outbox', 'FULL');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS notifications (
         id TEXT PRIMARY KEY,

@@ -1,3 +1,4 @@
+import { busOptions } from '../../../test/support/factories';
 import { MemoryBus } from '../../bus/memory.bus';
 import type { StreamMessage } from '../../bus/stream-message';
 import { Burst } from './burst';
@@ -50,7 +51,7 @@ class ManualSink implements Sink {
 const metrics = { latency: { observe: () => undefined }, counts: { delivered: 0, bytes: 0, slowConsumers: 0 } };
 
 async function messages(count: number, size = 10): Promise<StreamMessage[]> {
-  const bus = new MemoryBus({ historySize: () => 1000 });
+  const bus = new MemoryBus(busOptions(1000));
   return bus.publish(
     'c',
     Array.from({ length: count }, (_, index) => ({ type: 't', data: { index, pad: 'p'.repeat(size) } })),
