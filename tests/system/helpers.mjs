@@ -1,6 +1,6 @@
 // Shared by the system tests: start the built service and real daemons on loopback ports, and wait for things.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -43,9 +43,12 @@ export function run(command, args, options = {}) {
   return { child, exited, output: () => output };
 }
 
-/** The built service (npm run build) on a free loopback port, demo off, fresh data directory. */
+/**
+ * The built service (npm run build) on a free loopback port (or DATA_STREAMING_API_PORT when given: a restart on
+ * the same address), demo off, fresh data directory unless given.
+ */
 export async function startService(env = {}) {
-  const port = await freePort();
+  const port = env.DATA_STREAMING_API_PORT === undefined ? await freePort() : Number(env.DATA_STREAMING_API_PORT);
   const service = run(process.execPath, [join(ROOT, 'backend/dist/main.js')], {
     cwd: ROOT,
     env: {
@@ -74,6 +77,51 @@ export async function startService(env = {}) {
     stop: async () => {
       service.child.kill('SIGTERM');
       await service.exited;
+    },
+  };
+}
+
+/**
+ * nginx with the provisioned site (provisioning/nginx/data-streaming-api.conf) in front of `upstreams` (host:port of
+ * running instances), on a free loopback port, its logs in a directory of its own. Returns its base URLs, the
+ * directory and `stop`.
+ */
+export async function startNginx(upstreams) {
+  const nginxBinary = requireBinary('/usr/sbin/nginx', 'nginx-light');
+  const dir = mkdtempSync(join(tmpdir(), 'dsa-nginx-'));
+  const port = await freePort();
+  let site = readFileSync(join(ROOT, 'provisioning/nginx/data-streaming-api.conf'), 'utf8');
+  const servers = [...site.matchAll(/^\s*server 127\.0\.0\.1:\d+[^\n]*\n/gm)];
+  site = site.replace(
+    servers.map((match) => match[0]).join(''),
+    upstreams.map((host) => `  server ${host} max_fails=3 fail_timeout=10s;\n`).join(''),
+  );
+  site = site.replace('listen 8080;', `listen 127.0.0.1:${port};`);
+  site = site.replace('/var/log/nginx/data-streaming-api.access.log', join(dir, 'access.log'));
+  writeFileSync(join(dir, 'site.conf'), site);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `${name}_temp_path ${dir}/${name};`).join(' ');
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn; events {} http { access_log off; ${temp} include ${dir}/site.conf; }\n`,
+  );
+  const nginx = run(nginxBinary, ['-e', `${dir}/error.log`, '-c', join(dir, 'nginx.conf')]);
+  const http = `http://127.0.0.1:${port}`;
+  await eventually(
+    () =>
+      fetch(`${http}/health`)
+        .then((response) => response.ok)
+        .catch(() => false),
+    10_000,
+    `nginx (${nginx.output()})`,
+  );
+  return {
+    http,
+    ws: `ws://127.0.0.1:${port}`,
+    port,
+    dir,
+    stop: async () => {
+      nginx.child.kill('SIGTERM');
+      await nginx.exited;
     },
   };
 }

@@ -1,16 +1,16 @@
 // Several instances sharing one Redis (DATA_STREAMING_REDIS_URL): the Redis on 127.0.0.1:6379 with a key prefix of
 // this run for the cluster tests, and a redis-server of the test's own, on its own port, for the outage test.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { ROOT, eventually, freePort, requireBinary, run, sleep, startService } from './helpers.mjs';
+import { eventually, freePort, requireBinary, run, sleep, startNginx, startService } from './helpers.mjs';
 
 const REDIS_SERVER = requireBinary('/usr/bin/redis-server', 'redis-server');
-const NGINX = requireBinary('/usr/sbin/nginx', 'nginx-light');
+requireBinary('/usr/sbin/nginx', 'nginx-light');
 const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `dsa-test-${process.pid}-${Date.now().toString(36)}:`;
 
@@ -182,30 +182,10 @@ describe('three instances on one Redis', () => {
   });
 
   test('behind nginx with provisioning/nginx/data-streaming-api.conf: publish, WebSocket and SSE all pass through', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dsa-nginx-'));
-    const port = await freePort();
-    let site = readFileSync(join(ROOT, 'provisioning/nginx/data-streaming-api.conf'), 'utf8');
-    instances.forEach((instance, index) => (site = site.replace(`127.0.0.1:${9102 + index}`, new URL(instance.http).host)));
-    site = site.replace('listen 8080;', `listen 127.0.0.1:${port};`);
-    site = site.replace('/var/log/nginx/data-streaming-api.access.log', join(dir, 'access.log'));
-    writeFileSync(join(dir, 'site.conf'), site);
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `${name}_temp_path ${dir}/${name};`).join(' ');
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      `daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn; events {} http { access_log off; ${temp} include ${dir}/site.conf; }\n`,
-    );
-    const nginx = run(NGINX, ['-e', `${dir}/error.log`, '-c', join(dir, 'nginx.conf')]);
+    const nginx = await startNginx(instances.map((instance) => new URL(instance.http).host));
     try {
-      const base = `http://127.0.0.1:${port}`;
-      await eventually(
-        () =>
-          fetch(`${base}/health`)
-            .then((response) => response.ok)
-            .catch(() => false),
-        10_000,
-        `nginx (${nginx.output()})`,
-      );
-      const viaNginx = { http: base, ws: `ws://127.0.0.1:${port}` };
+      const base = nginx.http;
+      const viaNginx = { http: base, ws: nginx.ws };
       const clients = await Promise.all([0, 1, 2].map(() => subscribe(viaNginx.ws, '/ws/performance_data')));
       const controller = new AbortController();
       const sse = await fetch(`${base}/sse/performance_data`, { signal: controller.signal });
@@ -225,7 +205,7 @@ describe('three instances on one Redis', () => {
       await fetch(`${base}/health?token=secret-in-the-query`);
       const log = await eventually(
         () => {
-          const text = readFileSync(join(dir, 'access.log'), 'utf8');
+          const text = readFileSync(join(nginx.dir, 'access.log'), 'utf8');
           return text.includes('/health') ? text : undefined;
         },
         5000,
@@ -233,8 +213,7 @@ describe('three instances on one Redis', () => {
       );
       assert.equal(log.includes('secret-in-the-query'), false);
     } finally {
-      nginx.child.kill('SIGTERM');
-      await nginx.exited;
+      await nginx.stop();
     }
   });
 

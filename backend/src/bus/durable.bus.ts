@@ -27,14 +27,7 @@ import {
 import { ChannelLog } from './channel-log';
 import { MemoryBus, readLog } from './memory.bus';
 import type { Position } from './position';
-import {
-  IdempotencyConflictError,
-  ReceiptCache,
-  type Idempotency,
-  type PublishGroup,
-  type PublishReceipt,
-  type StoredReceipt,
-} from './receipts';
+import { ReceiptCache, type Idempotency, type PublishGroup, type PublishReceipt, type StoredReceipt } from './receipts';
 import { SqliteHistory } from './sqlite-history';
 import { StreamMessage, type PublishInput } from './stream-message';
 
@@ -119,29 +112,32 @@ export class DurableBus implements Bus {
 
   publish(channel: string, events: readonly PublishInput[]): Promise<StreamMessage[]> {
     if (this.options.isLocal(channel)) return this.local.publish(channel, events);
-    const staged = this.stage();
-    const messages = this.append(staged, channel, events, performance.now());
-    return this.settled(staged).then(() => messages);
+    return new Promise((resolve, reject) => {
+      const staged = this.stage();
+      const messages = this.append(staged, channel, events, performance.now());
+      staged.waiters.push({ resolve: () => resolve(messages), reject });
+    });
   }
 
   publishRequest(groups: readonly PublishGroup[], idempotency?: Idempotency): Promise<PublishReceipt> {
     if (groups.every((group) => this.options.isLocal(group.channel)) && !idempotency) return this.local.publishRequest(groups);
-    let replay: PublishReceipt | undefined;
-    try {
-      replay = idempotency && this.receipts.begin(idempotency);
-    } catch (error) {
-      return Promise.reject(error as IdempotencyConflictError);
-    }
-    if (replay) return Promise.resolve(replay);
-    const staged = this.stage();
-    const acceptedAt = performance.now();
-    const ids = groups.map((group) =>
-      this.options.isLocal(group.channel)
-        ? this.local.publishNow(group.channel, group.events, acceptedAt).map((message) => message.id)
-        : this.append(staged, group.channel, group.events, acceptedAt).map((message) => message.id),
-    );
-    if (idempotency) staged.receipts.push([idempotency, { fingerprint: idempotency.fingerprint, ids, at: Date.now() }]);
-    return this.settled(staged).then(() => ({ ids, replayed: false }));
+    // A throw (an idempotency conflict) inside the executor becomes the rejection.
+    return new Promise((resolve, reject) => {
+      const replay = idempotency && this.receipts.begin(idempotency);
+      if (replay) {
+        resolve(replay);
+        return;
+      }
+      const staged = this.stage();
+      const acceptedAt = performance.now();
+      const ids = groups.map((group) =>
+        this.options.isLocal(group.channel)
+          ? this.local.publishNow(group.channel, group.events, acceptedAt).map((message) => message.id)
+          : this.append(staged, group.channel, group.events, acceptedAt).map((message) => message.id),
+      );
+      if (idempotency) staged.receipts.push([idempotency, { fingerprint: idempotency.fingerprint, ids, at: Date.now() }]);
+      staged.waiters.push({ resolve: () => resolve({ ids, replayed: false }), reject });
+    });
   }
 
   private append(staged: Staged, name: string, events: readonly PublishInput[], acceptedAt: number): StreamMessage[] {
@@ -159,10 +155,6 @@ export class DurableBus implements Bus {
       setImmediate(this.commit);
     }
     return this.staged;
-  }
-
-  private settled(staged: Staged): Promise<void> {
-    return new Promise((resolve, reject) => staged.waiters.push({ resolve, reject }));
   }
 
   private readonly commit = (): void => {

@@ -66,7 +66,10 @@ export class MemoryBus implements Bus {
     // A throw (an idempotency conflict) inside the executor becomes the rejection.
     return new Promise((resolve) => {
       const replay = idempotency && this.receipts.begin(idempotency);
-      if (replay) return resolve(replay);
+      if (replay) {
+        resolve(replay);
+        return;
+      }
       const ids = groups.map((group) => this.publishNow(group.channel, group.events).map((message) => message.id));
       if (idempotency) this.receipts.settle(idempotency, ids);
       resolve({ ids, replayed: false });
