@@ -1,7 +1,9 @@
 /** The service as a process: fail-fast configuration, production safety, graceful shutdown, no secrets in logs. */
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createServer, type Server } from 'node:http';
-import { eventually, getJson } from './support/app';
+import { join } from 'node:path';
+import { eventually, getJson, tempDataDir } from './support/app';
 import { runService, startService } from './support/process';
 import { SseReader } from './support/sse-reader';
 import { WsClient } from './support/ws-client';
@@ -14,6 +16,23 @@ describe('the service process', () => {
     expect(service.output()).toBe(
       'data-streaming-api: Invalid configuration:\n  - websocket.max_connections = "abc" (from WEBSOCKET_MAX_CONNECTIONS): expected a number\n',
     );
+  });
+
+  it('stops at start naming the path of a data directory or database it cannot use', async () => {
+    const file = join(tempDataDir(), 'not-a-directory');
+    writeFileSync(file, 'x');
+    const blocked = runService({ DATA_STREAMING_API_PORT: '0', DATA_STREAMING_DATA_DIR: join(file, 'data') });
+    expect((await blocked.exited).code).toBe(74);
+    expect(blocked.output()).toContain(`data-streaming-api: the data directory ${join(file, 'data')} cannot be written: ENOTDIR`);
+
+    const dataDir = tempDataDir();
+    writeFileSync(join(dataDir, 'history.sqlite'), 'this is not a database, it is a file someone overwrote'.repeat(100));
+    const corrupt = runService({ DATA_STREAMING_API_PORT: '0', DATA_STREAMING_DATA_DIR: dataDir });
+    expect((await corrupt.exited).code).toBe(74);
+    expect(corrupt.output()).toContain(
+      `data-streaming-api: cannot open the channel history database at ${join(dataDir, 'history.sqlite')}`,
+    );
+    expect(corrupt.output()).not.toMatch(/\n\s+at /);
   });
 
   it('refuses to start in production without API keys', async () => {

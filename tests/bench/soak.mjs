@@ -67,6 +67,7 @@ async function memory() {
   return { rss: value('process_resident_memory_bytes'), heap: value('nodejs_heap_size_used_bytes') };
 }
 
+let inFlight = 0;
 const samples = [];
 const started = Date.now();
 const end = started + MINUTES * 60_000;
@@ -77,12 +78,11 @@ const sampler = setInterval(() => {
 }, 10_000);
 const progress = setInterval(() => {
   process.stdout.write(
-    `soak: minute ${((Date.now() - started) / 60_000).toFixed(1)} of ${MINUTES}, ${accepted} accepted, ${sent - accepted} failed\n`,
+    `soak: minute ${((Date.now() - started) / 60_000).toFixed(1)} of ${MINUTES}, ${accepted} accepted, ${[...failures.values()].reduce((a, b) => a + b, 0)} failed, ${inFlight} in flight\n`,
   );
 }, 60_000);
 
 // 300/s paced by the clock in 20 ms steps; the in-flight count is bounded so a stall cannot pile up requests.
-let inFlight = 0;
 await new Promise((done) => {
   const timer = setInterval(() => {
     const now = Date.now();

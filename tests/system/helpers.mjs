@@ -28,6 +28,17 @@ export async function freePort() {
   return port;
 }
 
+/** Waits until `${http}/health` answers 2xx; on a timeout the error names `what()` (read then, with its output). */
+async function untilHealthy(http, timeoutMs, what) {
+  const healthy = () =>
+    fetch(`${http}/health`)
+      .then((response) => response.ok)
+      .catch(() => false);
+  await eventually(healthy, timeoutMs).catch(() => {
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+  });
+}
+
 /** A binary the system tests need: its absence is a failure, never a skip. */
 export function requireBinary(path, debianPackage) {
   if (!existsSync(path)) throw new Error(`${path} is missing: install the Debian package ${debianPackage} (.ci/run does)`);
@@ -62,14 +73,7 @@ export async function startService(env = {}) {
     },
   });
   const http = `http://127.0.0.1:${port}`;
-  await eventually(
-    () =>
-      fetch(`${http}/health`)
-        .then((response) => response.ok)
-        .catch(() => false),
-    20_000,
-    `the service (${service.output()})`,
-  );
+  await untilHealthy(http, 20_000, () => `the service (${service.output()})`);
   return {
     ...service,
     http,
@@ -106,14 +110,7 @@ export async function startNginx(upstreams) {
   );
   const nginx = run(nginxBinary, ['-e', `${dir}/error.log`, '-c', join(dir, 'nginx.conf')]);
   const http = `http://127.0.0.1:${port}`;
-  await eventually(
-    () =>
-      fetch(`${http}/health`)
-        .then((response) => response.ok)
-        .catch(() => false),
-    10_000,
-    `nginx (${nginx.output()})`,
-  );
+  await untilHealthy(http, 10_000, () => `nginx (${nginx.output()})`);
   return {
     http,
     ws: `ws://127.0.0.1:${port}`,

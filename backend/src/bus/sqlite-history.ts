@@ -89,7 +89,9 @@ export class SqliteHistory {
         'SELECT offset, at, payload FROM messages WHERE channel = ? AND offset > ? AND at >= ? ORDER BY offset',
       ),
       insert: this.db.prepare('INSERT INTO messages (channel, offset, at, payload) VALUES (?, ?, ?, ?)'),
-      head: this.db.prepare('UPDATE channels SET last_offset = ? WHERE channel = ?'),
+      head: this.db.prepare(
+        'INSERT INTO channels (channel, last_offset, started_at) VALUES (?, ?, ?) ON CONFLICT (channel) DO UPDATE SET last_offset = excluded.last_offset',
+      ),
       trim: this.db.prepare('DELETE FROM messages WHERE channel = ? AND offset < ?'),
       receipts: this.db.prepare<[number], { key: string; fingerprint: string; ids: string; at: number }>(
         'SELECT key, fingerprint, ids, at FROM receipts WHERE at >= ? ORDER BY at',
@@ -101,8 +103,15 @@ export class SqliteHistory {
 
   /** A channel's newest offset and the messages kept of it (at most `capacity`, none older than `since`). */
   load(channel: string, capacity: number, since: number, now = Date.now()): StoredChannel {
-    this.statements.addChannel.run(channel, now);
-    const row = this.statements.channel.get(channel) as { last_offset: number; started_at: number };
+    let row = this.statements.channel.get(channel);
+    if (!row) {
+      row = { last_offset: 0, started_at: now };
+      try {
+        this.statements.addChannel.run(channel, now);
+      } catch {
+        // The disk takes no writes now: the channel's row is written with its first message (upsert in write()).
+      }
+    }
     return {
       lastOffset: row.last_offset,
       startedAt: row.started_at,
@@ -118,7 +127,8 @@ export class SqliteHistory {
         this.statements.insert.run(message.channel, message.offset, message.at, message.payload);
         heads.set(message.channel, message.offset);
       }
-      for (const [channel, offset] of heads) this.statements.head.run(offset, channel);
+      const now = Date.now();
+      for (const [channel, offset] of heads) this.statements.head.run(channel, offset, now);
       for (const [key, receipt] of batch.receipts) {
         this.statements.addReceipt.run(key, receipt.fingerprint, JSON.stringify(receipt.ids), receipt.at);
       }

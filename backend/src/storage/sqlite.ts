@@ -16,6 +16,8 @@ export class StorageError extends Error {
   ) {
     super(message);
     this.name = 'StorageError';
+    // An operator's problem, not a bug: the framework logs it on its way out, and a stack trace would bury the path.
+    this.stack = `${this.name}: ${message}`;
   }
 }
 

@@ -15,6 +15,8 @@ export class DemoGeneratorService implements OnApplicationBootstrap, OnApplicati
   private readonly logger = new Logger(DemoGeneratorService.name);
   private readonly simulator = new LlmPlatformSimulator();
   private timer: NodeJS.Timeout | undefined;
+  /** Whether the last tick failed: a failure is logged when it starts and when it ends, not every second. */
+  private failing = false;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -32,9 +34,16 @@ export class DemoGeneratorService implements OnApplicationBootstrap, OnApplicati
     this.timer = setInterval(() => {
       if (!this.leadership.isLeader) return;
       const events = this.simulator.tick(new Date(), this.config.demo.rate_multiplier).filter((event) => channels.has(event.channel));
-      this.ingest
-        .accept(events, 'demo')
-        .catch((error: unknown) => this.logger.warn(`Demo events not published: ${(error as Error).message}`));
+      this.ingest.accept(events, 'demo').then(
+        () => {
+          if (this.failing) this.logger.log('Demo events published again');
+          this.failing = false;
+        },
+        (error: unknown) => {
+          if (!this.failing) this.logger.warn(`Demo events not published (${(error as Error).message}); retrying every second`);
+          this.failing = true;
+        },
+      );
     }, 1000);
     this.timer.unref();
     this.logger.log('Demo generator on: simulated LLM-platform events on every channel');
