@@ -98,8 +98,16 @@ export class DurableBus implements Bus {
       const log = new ChannelLog(name, this.store.epoch, retention);
       const clock = performance.now();
       log.restore(
-        stored.messages.map(
-          (row) => new StreamMessage(name, this.store.epoch, row.offset, undefined, row.payload, clock - Math.max(0, now - row.at), row.at),
+        stored.messages.map((row) =>
+          new StreamMessage(
+            name,
+            this.store.epoch,
+            row.offset,
+            undefined,
+            row.payload,
+            clock - Math.max(0, now - row.at),
+            row.at,
+          ).release(),
         ),
         stored.lastOffset,
         now,
@@ -179,6 +187,7 @@ export class DurableBus implements Bus {
       const { log } = this.channel(message.channel);
       log.append(message);
       for (const listener of log.listeners) listener(message);
+      message.release();
     }
     for (const [idempotency, receipt] of staged.receipts) this.receipts.settle(idempotency, receipt.ids, receipt.at);
     for (const waiter of staged.waiters) waiter.resolve();

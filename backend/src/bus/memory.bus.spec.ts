@@ -49,6 +49,10 @@ describe('MemoryBus', () => {
       data: { x: 'é' },
     });
     expect(message?.websocketBytes).toBe(message?.websocketBytes);
+    // Once its listeners ran, a message kept in history holds its text only; asked again, it parses it afresh.
+    const [kept] = (await bus.read('a', { epoch: bus.epoch, offset: 0 })).messages;
+    expect(kept?.event).toEqual(JSON.parse(kept?.payload ?? ''));
+    expect(kept?.event).not.toBe(kept?.event);
     expect(message?.sseEventBytes.toString()).toBe(`id: ${message?.id}\ndata: ${message?.payload}\n\n`);
   });
 });

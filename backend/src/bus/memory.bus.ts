@@ -86,6 +86,7 @@ export class MemoryBus implements Bus {
     });
     for (const message of messages) {
       for (const listener of log.listeners) listener(message);
+      message.release();
     }
     return messages;
   }

@@ -420,6 +420,7 @@ export class RedisBus implements Bus {
     const acceptedAt = performance.now() - Math.max(0, Date.now() - envelope.wallMs);
     const message = new StreamMessage(view.name, envelope.epoch, envelope.offset, undefined, envelope.payload, acceptedAt, envelope.wallMs);
     for (const listener of view.listeners) listener(message);
+    message.release();
   }
 
   private async catchUpAll(): Promise<void> {
@@ -498,17 +499,16 @@ export class RedisBus implements Bus {
   }
 
   private messagesOf(channel: string, entries: [string, string[]][], epoch: string): StreamMessage[] {
-    return entriesOf(entries, epoch).map(
-      (envelope) =>
-        new StreamMessage(
-          channel,
-          envelope.epoch,
-          envelope.offset,
-          undefined,
-          envelope.payload,
-          performance.now(),
-          envelope.wallMs || undefined,
-        ),
+    return entriesOf(entries, epoch).map((envelope) =>
+      new StreamMessage(
+        channel,
+        envelope.epoch,
+        envelope.offset,
+        undefined,
+        envelope.payload,
+        performance.now(),
+        envelope.wallMs || undefined,
+      ).release(),
     );
   }
 

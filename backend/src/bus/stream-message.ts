@@ -35,6 +35,8 @@ export class StreamMessage {
   /** Wall-clock time (ms since the epoch) when the service accepted the event: what history retention and the metric store go by. */
   readonly at: number;
   private parsed?: Readonly<WireEvent>;
+  /** After release(), the event is parsed from the text when asked, and not kept. */
+  private released = false;
   private wsBytes?: Buffer;
   private wsFrame?: Buffer;
   private sseBytes?: Buffer;
@@ -73,7 +75,20 @@ export class StreamMessage {
 
   /** The event as an object; parsed on first use when the message arrived as text. */
   get event(): Readonly<WireEvent> {
-    return (this.parsed ??= JSON.parse(this.payload) as WireEvent);
+    if (this.parsed) return this.parsed;
+    const event = JSON.parse(this.payload) as WireEvent;
+    if (!this.released) this.parsed = event;
+    return event;
+  }
+
+  /**
+   * Lets go of the event object once the listeners have read it: a message kept in history then holds its JSON text
+   * (and the transports' bytes), not a second copy of the data as objects, nor the objects the data shares with others.
+   */
+  release(): this {
+    this.parsed = undefined;
+    this.released = true;
+    return this;
   }
 
   /** The bytes of one WebSocket text frame's payload. */
