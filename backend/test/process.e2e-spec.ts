@@ -1,5 +1,5 @@
 /** The service as a process: fail-fast configuration, production safety, graceful shutdown, no secrets in logs. */
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -24,6 +24,13 @@ describe('the service process', () => {
     const blocked = runService({ DATA_STREAMING_API_PORT: '0', DATA_STREAMING_DATA_DIR: join(file, 'data') });
     expect((await blocked.exited).code).toBe(74);
     expect(blocked.output()).toContain(`data-streaming-api: the data directory ${join(file, 'data')} cannot be written: ENOTDIR`);
+
+    // A link to a disk that is not mounted: an error at once, not a start that spins forever.
+    const dangling = join(tempDataDir(), 'data');
+    symlinkSync('/mnt/not-mounted-here/data', dangling);
+    const unmounted = runService({ DATA_STREAMING_API_PORT: '0', DATA_STREAMING_DATA_DIR: join(dangling, 'dsa') });
+    expect((await unmounted.exited).code).toBe(74);
+    expect(unmounted.output()).toContain(`data-streaming-api: the data directory ${join(dangling, 'dsa')} cannot be written`);
 
     const dataDir = tempDataDir();
     writeFileSync(join(dataDir, 'history.sqlite'), 'this is not a database, it is a file someone overwrote'.repeat(100));

@@ -129,8 +129,10 @@ export class DurableBus implements Bus {
 
   publishRequest(groups: readonly PublishGroup[], idempotency?: Idempotency): Promise<PublishReceipt> {
     if (groups.every((group) => this.options.isLocal(group.channel)) && !idempotency) return this.local.publishRequest(groups);
-    // A throw (an idempotency conflict) inside the executor becomes the rejection.
+    // A throw (an idempotency conflict, a channel that cannot be read) inside the executor becomes the rejection.
     return new Promise((resolve, reject) => {
+      // Every channel read first, so that nothing is staged and no key marked in flight when one cannot be.
+      for (const group of groups) if (!this.options.isLocal(group.channel)) this.channel(group.channel);
       const replay = idempotency && this.receipts.begin(idempotency);
       if (replay) {
         resolve(replay);

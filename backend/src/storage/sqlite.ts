@@ -5,7 +5,7 @@
  * first publish.
  */
 import Database from 'better-sqlite3';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** A database the service cannot open or write; `main.ts` prints it and exits. */
@@ -21,11 +21,25 @@ export class StorageError extends Error {
   }
 }
 
+/**
+ * Makes `path` and its missing parents, one `mkdir` each. Not `mkdirSync(path, { recursive: true })`: Node's walk
+ * loops forever, at full CPU, where a parent exists but cannot hold children and mkdir answers ENOENT (a dangling
+ * symlink, such as a link to a disk that is not mounted, or a path under /proc); here that is an error.
+ */
+export function makeDirectory(path: string): void {
+  const missing: string[] = [];
+  for (let current = resolve(path); !existsSync(current); current = dirname(current)) {
+    missing.unshift(current);
+    if (dirname(current) === current) break;
+  }
+  for (const directory of missing) mkdirSync(directory);
+}
+
 /** Makes the data directory if missing and checks that it can be written: the first check at start. */
 export function prepareDataDir(dir: string): void {
   const path = resolve(dir);
   try {
-    mkdirSync(path, { recursive: true });
+    makeDirectory(path);
     accessSync(path, constants.W_OK);
   } catch (error) {
     throw new StorageError(
@@ -44,7 +58,7 @@ export type Synchronous = 'NORMAL' | 'FULL';
 export function openDatabase(path: string, what: string, synchronous: Synchronous): Database.Database {
   let db: Database.Database | undefined;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeDirectory(dirname(path));
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
