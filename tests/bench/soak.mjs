@@ -80,7 +80,12 @@ for (let index = 0; index < 5; index++) {
 async function memory() {
   const text = await (await fetch(`${service.http}/metrics`)).text();
   const value = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
-  return { rss: value('process_resident_memory_bytes'), heap: value('nodejs_heap_size_used_bytes') };
+  return {
+    rss: value('process_resident_memory_bytes'),
+    heap: value('nodejs_heap_size_used_bytes'),
+    heapTotal: value('nodejs_heap_size_total_bytes'),
+    external: value('nodejs_external_memory_bytes'),
+  };
 }
 
 let inFlight = 0;
@@ -169,13 +174,14 @@ const report = [
   '',
   `Goal (0 failed requests, RSS and heap growth under 5 MB): ${met ? 'met' : 'not met'}.`,
   '',
-  'Memory by minute (RSS median / heap lowest, MB):',
+  'Memory by minute, MB (RSS median / heap used, lowest / heap reserved by V8, median / external (buffers), median):',
   '',
   Array.from({ length: MINUTES }, (_, minute) => {
     const readings = minuteOf(minute, minute + 1);
+    const middle = (field) => mb(median(readings.map((sample) => sample[field])));
     return readings.length === 0
       ? ''
-      : `${minute}: ${mb(median(readings.map((sample) => sample.rss)))} / ${mb(Math.min(...readings.map((sample) => sample.heap)))}`;
+      : `${minute}: ${middle('rss')} / ${mb(Math.min(...readings.map((sample) => sample.heap)))} / ${middle('heapTotal')} / ${middle('external')}`;
   })
     .filter(Boolean)
     .join('; '),

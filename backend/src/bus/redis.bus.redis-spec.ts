@@ -1,32 +1,18 @@
 /**
- * What instances sharing a real Redis (TEST_REDIS_URL, default redis://127.0.0.1:6379) share besides history: the
- * receipts of idempotent publishes and the rule engine's state. Each RedisConnection stands for one instance. Run by
- * `npm run test:redis`; every key lives under a prefix unique to the run, deleted at the end.
+ * What instances sharing a real Redis (test/support/redis.ts) share besides history: the receipts of idempotent
+ * publishes and the rule engine's state. Each RedisConnection stands for one instance.
  */
-import { Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { busOptions } from '../../test/support/factories';
-import { loadConfig } from '../config/config.loader';
+import { redisRun } from '../../test/support/redis';
 import { RedisRuleStates } from '../notifications/rules/rule-state.store';
-import { RedisConnection } from '../redis/redis.connection';
 import { IdempotencyConflictError } from './receipts';
 import { RedisBus } from './redis.bus';
 
-const url = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
-const runPrefix = `dsa-test-${randomBytes(4).toString('hex')}:`;
-const connections: RedisConnection[] = [];
+const redis = redisRun();
 const buses: RedisBus[] = [];
-let prefixes = 0;
-
-async function connect(prefix: string): Promise<RedisConnection> {
-  const connection = new RedisConnection(url, loadConfig({ env: {}, overrides: { redis: { url, key_prefix: prefix } } }).redis);
-  connections.push(connection);
-  await connection.start();
-  return connection;
-}
 
 async function bus(prefix: string): Promise<RedisBus> {
-  const made = new RedisBus(await connect(prefix), {
+  const made = new RedisBus(await redis.connect(prefix), {
     ...busOptions(100),
     channels: ['a', 'b'],
     isLocal: () => false,
@@ -42,25 +28,14 @@ async function bus(prefix: string): Promise<RedisBus> {
 const inputs = (count: number) => Array.from({ length: count }, (_, index) => ({ type: 't', data: { index } }));
 
 describe('instances sharing Redis', () => {
-  let admin: RedisConnection;
-
-  beforeAll(async () => {
-    Logger.overrideLogger(false);
-    admin = await connect(runPrefix);
-    if (!admin.available) throw new Error(`Redis at ${admin.target} is not reachable (${admin.lastError ?? 'no answer'})`);
-  });
-
+  beforeAll(() => redis.start());
   afterAll(async () => {
     for (const made of buses) made.close();
-    if (admin.available) {
-      const keys = await admin.command.keys(`${runPrefix}*`);
-      if (keys.length > 0) await admin.command.del(...keys);
-    }
-    await Promise.all(connections.map((connection) => connection.close()));
+    await redis.finish();
   });
 
   it('publish a key once: another instance answers a retry with the same ids, and refuses the key for another request', async () => {
-    const prefix = `${runPrefix}${++prefixes}:`;
+    const prefix = redis.freshPrefix();
     const [one, two] = [await bus(prefix), await bus(prefix)];
     const key = { key: 'key:1\u001forder-7', fingerprint: 'f' };
     const first = await one.publishRequest(
@@ -81,7 +56,7 @@ describe('instances sharing Redis', () => {
   });
 
   it('let one instance publish a key that two receive at the same time; the other is told it is in progress or replays it', async () => {
-    const prefix = `${runPrefix}${++prefixes}:`;
+    const prefix = redis.freshPrefix();
     const [one, two] = [await bus(prefix), await bus(prefix)];
     const key = { key: 'key:1\u001fat-once', fingerprint: 'f' };
     const outcomes = await Promise.allSettled(
@@ -96,10 +71,10 @@ describe('instances sharing Redis', () => {
   });
 
   it('share the rule state: what one instance saved, another reads; an unreadable entry is reported and skipped', async () => {
-    const prefix = `${runPrefix}${++prefixes}:`;
-    const [leader, successor] = [new RedisRuleStates(await connect(prefix)), new RedisRuleStates(await connect(prefix))];
+    const prefix = redis.freshPrefix();
+    const [leader, successor] = [new RedisRuleStates(await redis.connect(prefix)), new RedisRuleStates(await redis.connect(prefix))];
     await leader.save('critical_alert', { state: 'firing', since: 1000, lastFiredAt: 1000, firedAt: new Date(1000).toISOString() });
-    await admin.command.hset(`${prefix}rules`, 'broken', '{"state":"exploded"}');
+    await redis.admin().command.hset(`${prefix}rules`, 'broken', '{"state":"exploded"}');
     const { states, skipped } = await successor.load();
     expect(states.get('critical_alert')).toEqual({
       state: 'firing',

@@ -3,29 +3,15 @@
  * standing for one service instance. Fails when Redis is unreachable, so it is run by `npm run test:redis`, not by
  * `npm test`. Every key lives under a prefix unique to the run, deleted at the end.
  */
-import { Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { storedNotification as notification } from '../../../test/support/factories';
 import { outboxContract } from '../../../test/support/outbox-contract';
-import { loadConfig } from '../../config/config.loader';
-import { RedisConnection } from '../../redis/redis.connection';
+import { redisRun } from '../../../test/support/redis';
+import type { RedisConnection } from '../../redis/redis.connection';
 import { RedisOutbox } from './redis.outbox';
 
-const url = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
-const runPrefix = `dsa-test-${randomBytes(4).toString('hex')}:`;
-const connections: RedisConnection[] = [];
-let outboxes = 0;
-
-async function connect(prefix: string, target = url): Promise<RedisConnection> {
-  const connection = new RedisConnection(target, loadConfig({ env: {}, overrides: { redis: { url: target, key_prefix: prefix } } }).redis);
-  connections.push(connection);
-  await connection.start();
-  return connection;
-}
-
-/** A prefix of its own for each outbox, so that every test starts empty. */
-const freshPrefix = () => `${runPrefix}${++outboxes}:`;
+const redis = redisRun();
+const { connect, freshPrefix } = redis;
 
 async function instance(prefix: string): Promise<{ connection: RedisConnection; outbox: RedisOutbox }> {
   const connection = await connect(prefix);
@@ -39,21 +25,8 @@ async function instances(): Promise<readonly [RedisOutbox, RedisOutbox]> {
 }
 
 describe('RedisOutbox', () => {
-  let admin: RedisConnection;
-
-  beforeAll(async () => {
-    Logger.overrideLogger(false);
-    admin = await connect(runPrefix);
-    if (!admin.available) throw new Error(`Redis at ${admin.target} is not reachable (${admin.lastError ?? 'no answer'})`);
-  });
-
-  afterAll(async () => {
-    if (admin.available) {
-      const keys = await admin.command.keys(`${runPrefix}*`);
-      if (keys.length > 0) await admin.command.del(...keys);
-    }
-    await Promise.all(connections.map((connection) => connection.close()));
-  });
+  beforeAll(() => redis.start());
+  afterAll(() => redis.finish());
 
   outboxContract(instances);
 
