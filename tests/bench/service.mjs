@@ -2,21 +2,13 @@
 // asks), and a keep-alive POST loop. Every loop is bounded in time.
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../system/helpers.mjs';
 import { benchServiceEnv } from './service-env.mjs';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-
-export async function freePort() {
-  const server = createServer();
-  await new Promise((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address();
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 /** The built service (npm run build) with the bench environment and `extra`; resolves once /health answers. */
 export async function startBuiltService(extra = {}) {
