@@ -42,6 +42,8 @@ export class StreamMessage {
   private sseBytes?: Buffer;
   private sseChunkBytes?: Buffer;
   private byteCount?: number;
+  /** Other encodings made for this message by the transports (compressed frames), each made once. */
+  private encodings?: Map<string, unknown>;
 
   constructor(
     readonly channel: string,
@@ -109,6 +111,17 @@ export class StreamMessage {
   /** The SSE event as one HTTP/1.1 chunk (size line, event, CRLF), for responses written straight to the socket. */
   get sseChunk(): Buffer {
     return (this.sseChunkBytes ??= httpChunk(this.sseEventBytes));
+  }
+
+  /** An encoding of the message by `name`, made by `make` the first time it is asked for. */
+  encoding(name: string, make: () => unknown): unknown {
+    this.encodings ??= new Map();
+    let value = this.encodings.get(name);
+    if (value === undefined) {
+      value = make();
+      this.encodings.set(name, value);
+    }
+    return value;
   }
 
   get byteLength(): number {

@@ -218,6 +218,10 @@ export const configSchema = z
         flush_interval: positiveInt.max(60_000).default(100),
         batch_size: positiveInt.max(10_000).default(10),
         compression_enabled: z.boolean().default(true),
+        /** WebSocket messages and SSE events smaller than this many bytes go uncompressed where compression is on. */
+        compression_threshold: positiveInt.max(16_777_216).default(1024),
+        /** zlib level of that compression, 1 (fastest) to 9; each message is compressed once for all subscribers. */
+        compression_level: z.number().int().min(1).max(9).default(1),
         optimization_strategies: z
           .array(z.enum(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']))
           .default(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']),

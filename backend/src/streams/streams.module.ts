@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config.schema';
+import { Compressor } from './compression';
 import { ConnectionRegistry } from './connection-registry';
 import { FanoutService } from './fanout/fanout.service';
 import { HighFrequencyService } from './high-frequency/high-frequency.service';
@@ -12,6 +15,12 @@ import { WebSocketGateway } from './websocket/websocket.gateway';
 @Module({
   controllers: [StreamsController, SseController],
   providers: [
+    {
+      provide: Compressor,
+      inject: [APP_CONFIG],
+      useFactory: ({ performance_optimization: settings }: AppConfig) =>
+        new Compressor({ level: settings.compression_level, threshold: settings.compression_threshold }),
+    },
     ConnectionRegistry,
     FanoutService,
     HighFrequencyService,

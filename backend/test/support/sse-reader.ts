@@ -18,6 +18,8 @@ export class SseReader {
   readonly comments: string[] = [];
   retry: number | undefined;
   ended = false;
+  /** A decoding error of the body (a gzip stream that does not check out). */
+  error: Error | undefined;
   lastEventId: string | undefined;
 
   private constructor(readonly response: IncomingMessage) {
@@ -58,7 +60,10 @@ export class SseReader {
       }
     });
     stream.on('end', () => (this.ended = true));
-    stream.on('error', () => (this.ended = true));
+    stream.on('error', (error) => {
+      if (stream !== response) this.error = error;
+      this.ended = true;
+    });
     response.on('close', () => (this.ended = true));
   }
 

@@ -6,11 +6,16 @@
  * grow by themselves, which is batching only under pressure.
  */
 import { httpChunk, type StreamMessage } from '../../bus/stream-message';
+import type { Compressor, GzipPiece, WindowBits } from '../compression';
 
 export class Burst {
   private frames?: Buffer;
   private sse?: Buffer;
   private sseChunkBytes?: Buffer;
+  private compressed?: Map<WindowBits, Buffer>;
+  private ssePieces?: GzipPiece[];
+  private gzipBytes?: Buffer;
+  private gzipChunkBytes?: Buffer;
   readonly byteLength: number;
 
   constructor(readonly messages: readonly StreamMessage[]) {
@@ -28,6 +33,31 @@ export class Burst {
   /** Every message's complete WebSocket frame, back to back. */
   get websocketFrames(): Buffer {
     return (this.frames ??= Buffer.concat(this.messages.map((message) => message.websocketFrame)));
+  }
+
+  /** Every message's frame for a permessage-deflate socket with this window, back to back. */
+  compressedFrames(compressor: Compressor, windowBits: WindowBits): Buffer {
+    this.compressed ??= new Map();
+    let frames = this.compressed.get(windowBits);
+    if (!frames) {
+      frames = Buffer.concat(this.messages.map((message) => compressor.websocketFrame(message, windowBits)));
+      this.compressed.set(windowBits, frames);
+    }
+    return frames;
+  }
+
+  /** Every message's SSE event as a piece of a gzip stream. */
+  gzipPieces(compressor: Compressor): readonly GzipPiece[] {
+    return (this.ssePieces ??= this.messages.map((message) => compressor.ssePiece(message)));
+  }
+
+  /** The segments of those pieces, back to back. */
+  gzipSegments(compressor: Compressor): Buffer {
+    return (this.gzipBytes ??= Buffer.concat(this.gzipPieces(compressor).map((piece) => piece.segment)));
+  }
+
+  gzipChunk(compressor: Compressor): Buffer {
+    return (this.gzipChunkBytes ??= httpChunk(this.gzipSegments(compressor)));
   }
 
   /** Every message's SSE event, back to back, as one HTTP/1.1 chunk. */

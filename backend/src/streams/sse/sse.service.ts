@@ -4,12 +4,12 @@
  */
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { createGzip } from 'node:zlib';
 import { BUS, type Bus } from '../../bus/bus.port';
 import { AccessControl } from '../../auth/access-control';
 import { ApiError } from '../../common/api-error';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
+import { Compressor, GzipStream } from '../compression';
 import { ConnectionRegistry, type Pool } from '../connection-registry';
 import { FanoutService, type AttachOptions } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
@@ -26,6 +26,15 @@ export interface SseStreamOptions {
   pool?: Exclude<Pool, 'websocket' | 'sse'>;
 }
 
+/** Whether an Accept-Encoding header admits gzip (not refused with q=0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((part) => {
+    const [coding, ...parameters] = part.trim().toLowerCase().split(';');
+    const q = parameters.map((parameter) => /^\s*q=([\d.]+)\s*$/.exec(parameter)?.[1]).find((value) => value !== undefined);
+    return (coding === 'gzip' || coding === 'x-gzip') && (q === undefined || Number(q) > 0);
+  });
+}
+
 @Injectable()
 export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
   private readonly logger = new Logger(SseService.name);
@@ -38,6 +47,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     private readonly fanout: FanoutService,
     private readonly registry: ConnectionRegistry,
     private readonly access: AccessControl,
+    private readonly compressor: Compressor,
   ) {
     this.keepAlive = setInterval(() => {
       for (const sink of this.streams) sink.keepAlive();
@@ -68,7 +78,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
       throw ApiError.unavailable('max_connections', `${name} limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit });
     }
 
-    const gzip = options.compression && /\bgzip\b/.test(request.header('accept-encoding') ?? '') ? createGzip({ level: 1 }) : undefined;
+    const gzip = options.compression && acceptsGzip(request.header('accept-encoding')) ? new GzipStream() : undefined;
     response.status(200);
     response.set({
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -80,12 +90,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     response.flushHeaders();
     request.socket.setNoDelay(true);
     request.socket.setTimeout(0);
-    if (gzip) {
-      gzip.pipe(response);
-      gzip.on('error', () => response.destroy());
-    }
-
-    const sink = new SseSink(response, gzip);
+    const sink = new SseSink(response, this.compressor, gzip);
     this.streams.add(sink);
     let subscriber: Subscriber | undefined;
     const connection = { closed: false };
@@ -105,7 +110,6 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
       this.registry.release('sse');
       if (pool) this.registry.release(pool);
       if (subscriber) this.fanout.detach(subscriber);
-      gzip?.destroy();
     });
     sink.write(`retry: ${this.config.sse.retry_timeout}\n\n`);
     try {

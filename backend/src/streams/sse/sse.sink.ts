@@ -1,13 +1,14 @@
 /**
- * The fan-out's view of one SSE response: pre-encoded event bytes, optionally through gzip flushed per write.
- * Without gzip, on a chunked HTTP/1.1 response, events go straight to the TCP socket as pre-built chunks (the same
- * bytes for every subscriber, built once per message or burst) instead of through `response.write`, which frames
- * every write for every response; Node still writes the final chunk at `end()`.
+ * The fan-out's view of one SSE response: pre-encoded event bytes, the same for every subscriber. On a chunked
+ * HTTP/1.1 response, events go straight to the TCP socket as pre-built chunks (built once per message or burst)
+ * instead of through `response.write`, which frames every write for every response; Node still writes the final
+ * chunk at `end()`. In gzip, the response is a gzip stream made of each message's own compressed piece
+ * (streams/compression.ts): the pieces are made once per message, only the CRC-32 is combined per response.
  */
 import type { Response } from 'express';
 import type { Socket } from 'node:net';
-import { constants, type Gzip } from 'node:zlib';
 import { httpChunk, type StreamMessage } from '../../bus/stream-message';
+import { GZIP_HEADER, gzipPiece, type Compressor, type GzipPiece, type GzipStream } from '../compression';
 import type { Burst } from '../fanout/burst';
 import type { ControlMessage, Sink } from '../fanout/sink';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_GRACE_MS } from '../websocket/close-codes';
@@ -18,6 +19,8 @@ export function controlEvent(message: ControlMessage, id?: string): string {
 
 const KEEP_ALIVE = Buffer.from(': keep-alive\n\n');
 const KEEP_ALIVE_CHUNK = httpChunk(KEEP_ALIVE);
+const KEEP_ALIVE_PIECE = gzipPiece(KEEP_ALIVE, 0);
+const KEEP_ALIVE_PIECE_CHUNK = httpChunk(KEEP_ALIVE_PIECE.segment);
 
 export class SseSink implements Sink {
   readonly transport = 'sse' as const;
@@ -26,70 +29,81 @@ export class SseSink implements Sink {
   /** The socket, when events can be written to it as chunks (headers sent, chunked coding, nothing queued). */
   private readonly raw: Socket | undefined;
 
+  /** `gzip`: the response is gzip-encoded (Content-Encoding sent); its header goes out here. */
   constructor(
     private readonly response: Response,
-    private readonly gzip: Gzip | undefined,
+    private readonly compressor: Compressor,
+    private readonly gzip: GzipStream | undefined,
   ) {
     const socket = response.socket ?? undefined;
     this.raw =
-      !gzip && response.headersSent && response.chunkedEncoding && socket && response.writableLength === socket.writableLength
-        ? socket
-        : undefined;
-    this.busyAbove = (gzip ?? this.raw ?? response).writableHighWaterMark;
+      response.headersSent && response.chunkedEncoding && socket && response.writableLength === socket.writableLength ? socket : undefined;
+    this.busyAbove = (this.raw ?? response).writableHighWaterMark;
+    if (gzip) this.body(GZIP_HEADER);
   }
 
   onceDrained(listener: () => void): void {
-    (this.gzip ?? this.raw ?? this.response).once('drain', listener);
+    (this.raw ?? this.response).once('drain', listener);
   }
 
   offDrained(listener: () => void): void {
-    (this.gzip ?? this.raw ?? this.response).off('drain', listener);
+    (this.raw ?? this.response).off('drain', listener);
   }
 
   bufferedBytes(): number {
-    if (this.raw) return this.raw.writableLength;
-    const zipped = this.gzip ? this.gzip.writableLength + this.gzip.readableLength : 0;
-    return this.response.writableLength + zipped;
+    return this.raw ? this.raw.writableLength : this.response.writableLength;
   }
 
-  /** Writes raw SSE text or bytes, flushing the compressor so the event leaves now. */
-  write(chunk: Buffer | string): void {
+  /** Bytes of the response body (gzip-encoded already when in gzip); `chunk`: the same as a pre-built HTTP chunk. */
+  private body(data: Buffer, chunk?: Buffer): void {
     if (this.response.writableEnded) return;
-    if (this.raw) {
-      this.writeChunk(httpChunk(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
-    } else if (this.gzip) {
-      this.gzip.write(chunk);
-      this.gzip.flush(constants.Z_SYNC_FLUSH);
-    } else {
-      this.response.write(chunk);
-    }
+    if (!this.raw) this.response.write(data);
+    else if (!this.raw.destroyed) this.raw.write(chunk ?? httpChunk(data));
+  }
+
+  private piece(piece: GzipPiece, chunk?: Buffer): void {
+    (this.gzip as GzipStream).add(piece);
+    this.body(piece.segment, chunk);
+  }
+
+  /** Writes SSE text made for this response (the retry line, a control event). */
+  write(text: string): void {
+    const data = Buffer.from(text);
+    if (this.gzip) this.piece(this.compressor.pieceOf(data));
+    else this.body(data);
   }
 
   /** The keep-alive comment, its bytes built once for every stream. */
   keepAlive(): void {
-    if (this.raw) this.writeChunk(KEEP_ALIVE_CHUNK);
-    else this.write(KEEP_ALIVE);
-  }
-
-  private writeChunk(chunk: Buffer): void {
-    if (!this.response.writableEnded && this.raw && !this.raw.destroyed) this.raw.write(chunk);
+    if (this.gzip) this.piece(KEEP_ALIVE_PIECE, KEEP_ALIVE_PIECE_CHUNK);
+    else this.body(KEEP_ALIVE, KEEP_ALIVE_CHUNK);
   }
 
   writeOne(message: StreamMessage): number {
-    if (this.raw) this.writeChunk(message.sseChunk);
-    else this.write(message.sseEventBytes);
+    if (this.gzip) {
+      const piece = this.compressor.ssePiece(message);
+      this.piece(piece, this.raw && (message.encoding('sse-gzip-chunk', () => httpChunk(piece.segment)) as Buffer));
+    } else {
+      this.body(message.sseEventBytes, this.raw && message.sseChunk);
+    }
     return message.sseEventBytes.length;
   }
 
   writeBurst(burst: Burst): number {
-    if (this.raw) this.writeChunk(burst.sseChunk);
-    else this.write(burst.sseEvents);
+    if (this.gzip) {
+      const pieces = burst.gzipPieces(this.compressor);
+      for (const piece of pieces) (this.gzip as GzipStream).add(piece);
+      this.body(burst.gzipSegments(this.compressor), this.raw && burst.gzipChunk(this.compressor));
+    } else {
+      this.body(burst.sseEvents, this.raw && burst.sseChunk);
+    }
     return burst.sseEvents.length;
   }
 
   writeBatch(messages: readonly StreamMessage[]): number {
     const bytes = Buffer.concat(messages.map((message) => message.sseEventBytes));
-    this.write(bytes);
+    if (this.gzip) this.piece(this.compressor.pieceOf(bytes));
+    else this.body(bytes);
     return bytes.length;
   }
 
@@ -100,8 +114,8 @@ export class SseSink implements Sink {
   end(message?: ControlMessage): void {
     if (this.response.writableEnded) return;
     if (message) this.write(controlEvent(message));
-    if (this.gzip) this.gzip.end();
-    else this.response.end();
+    if (this.gzip) this.body(this.gzip.trailer());
+    this.response.end();
   }
 
   closeSlow(): void {

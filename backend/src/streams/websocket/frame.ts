@@ -1,12 +1,13 @@
 /**
- * Server-to-client WebSocket text frames (RFC 6455 §5.2: FIN, opcode 1, no mask), built once per message or batch so
+ * Server-to-client WebSocket text frames (RFC 6455 §5.2: FIN, opcode 1, no mask; RSV1 for a compressed payload), built once per message or batch so
  * the same bytes go to every subscriber's socket without per-socket framing.
  */
-export function textFrame(payload: Buffer): Buffer {
+export function textFrame(payload: Buffer, compressed = false): Buffer {
   const length = payload.length;
   const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = 0x81;
+  // FIN, RSV1 when the payload is permessage-deflate compressed (RFC 7692 §6), opcode 1 (text).
+  frame[0] = compressed ? 0xc1 : 0x81;
   if (length < 126) {
     frame[1] = length;
   } else if (length < 65_536) {

@@ -16,6 +16,7 @@ import { ApiError } from '../../common/api-error';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
 import { StreamingMetrics } from '../../metrics/streaming.metrics';
+import { Compressor, negotiatedWindowBits, type WindowBits } from '../compression';
 import { ConnectionRegistry } from '../connection-registry';
 import { FanoutService } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
@@ -94,6 +95,8 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
   private server: WebSocketServer | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private httpServer: Server | undefined;
+  /** The permessage-deflate window each handshake answered with, read from the response headers `ws` wrote. */
+  private readonly windows = new WeakMap<IncomingMessage, WindowBits>();
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -104,6 +107,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     private readonly metrics: StreamingMetrics,
     private readonly liveChannels: LiveChannelRegistry,
     private readonly access: AccessControl,
+    private readonly compressor: Compressor,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -114,9 +118,14 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       // Select our subprotocol when offered; a token sent as a subprotocol is never echoed back.
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
       maxPayload: websocket.message_size_limit,
-      perMessageDeflate: websocket.compression_enabled
-        ? { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true, zlibDeflateOptions: { level: 1 } }
-        : false,
+      // Offered to every client that asks, always with server_no_context_takeover (which RFC 7692 lets a server add to
+      // any offer, and browsers and `ws` accept), so each message is compressed once for all (streams/compression.ts);
+      // client_no_context_takeover keeps no inflate window per socket between the few messages clients send.
+      perMessageDeflate: websocket.compression_enabled ? { serverNoContextTakeover: true, clientNoContextTakeover: true } : false,
+    });
+    this.server.on('headers', (headers: string[], request: IncomingMessage) => {
+      const extensions = headers.find((header) => header.toLowerCase().startsWith('sec-websocket-extensions:'));
+      this.windows.set(request, negotiatedWindowBits(extensions?.slice(extensions.indexOf(':') + 1)));
     });
     this.httpServer = this.adapterHost.httpAdapter.getHttpServer() as Server;
     this.httpServer.on('upgrade', this.onUpgrade);
@@ -157,7 +166,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     const server = this.server as WebSocketServer;
     server.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;
-      this.onConnection(ws, socket, subscription);
+      this.onConnection(ws, socket, subscription, this.windows.get(request) ?? 0);
     });
   };
 
@@ -193,7 +202,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
-  private onConnection(ws: WebSocket, tcp: Duplex, { channel, since, live, principal }: Subscription): void {
+  private onConnection(ws: WebSocket, tcp: Duplex, { channel, since, live, principal }: Subscription, windowBits: WindowBits): void {
     const client: Client = { channel, alive: true, pings: 0, pingSecond: 0 };
     this.clients.set(ws, client);
     ws.on('pong', () => {
@@ -214,7 +223,8 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       }
       // The only client message: an application-level ping for clients that cannot see protocol pings.
       const text = rawDataText(data);
-      if (text === '{"kind":"ping"}') ws.send('{"kind":"pong"}');
+      // Uncompressed and sent at once: nothing the fan-out writes to the socket ever waits behind `ws`'s compressor.
+      if (text === '{"kind":"ping"}') ws.send('{"kind":"pong"}', { compress: false });
       else
         ws.send(
           JSON.stringify({
@@ -223,6 +233,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
             reason: 'unsupported_message',
             message: 'the only client message is {"kind":"ping"}',
           }),
+          { compress: false },
         );
     });
     ws.on('error', (error) => this.logger.debug(`WebSocket error on ${channel}: ${error.message}`));
@@ -234,7 +245,10 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       if (client.subscriber) this.fanout.detach(client.subscriber);
     });
     this.fanout
-      .attach(channel, new WebSocketSink(ws, tcp, channel), { ...(since ? { since } : {}), beforeLive: snapshotSender(live, since) })
+      .attach(channel, new WebSocketSink(ws, tcp, channel, this.compressor, windowBits), {
+        ...(since ? { since } : {}),
+        beforeLive: snapshotSender(live, since),
+      })
       .then((subscriber) => {
         if (this.clients.has(ws)) client.subscriber = subscriber;
         else this.fanout.detach(subscriber);

@@ -1,32 +1,34 @@
 /**
- * The fan-out's view of one WebSocket. A socket that negotiated no extension gets the message's pre-built frame
- * written straight to its TCP socket: the same bytes for every subscriber, no per-socket framing. With
- * permessage-deflate negotiated, frames go through `ws`, which compresses them for that socket.
+ * The fan-out's view of one WebSocket. Every frame is written straight to the TCP socket, the same bytes for every
+ * subscriber with the same negotiation, built once per message: the plain frame, or for a socket that negotiated
+ * permessage-deflate (no context takeover) the message's compressed frame (streams/compression.ts). `ws` keeps the
+ * handshake, the reading side, pings and the close; nothing is sent through its compressing sender, so its frames
+ * never queue behind a compression and the order on the wire is the order of the writes here.
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StreamMessage } from '../../bus/stream-message';
+import type { Compressor, WindowBits } from '../compression';
 import type { Burst } from '../fanout/burst';
 import type { ControlMessage, Sink } from '../fanout/sink';
 import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_GRACE_MS } from './close-codes';
-import { textFrame } from './frame';
 
 const OPEN = 1;
 
 export class WebSocketSink implements Sink {
   readonly transport = 'websocket' as const;
   private readonly batchPrefix: string;
-
-  private readonly raw: Duplex | undefined;
   readonly busyAbove: number;
 
+  /** `windowBits`: the negotiated permessage-deflate window, 0 when frames go uncompressed. */
   constructor(
     private readonly socket: WebSocket,
     private readonly tcp: Duplex,
     channel: string,
+    private readonly compressor: Compressor,
+    private readonly windowBits: WindowBits,
   ) {
     this.batchPrefix = `{"kind":"batch","channel":${JSON.stringify(channel)},"events":[`;
-    this.raw = socket.extensions === '' ? tcp : undefined;
     this.busyAbove = tcp.writableHighWaterMark;
   }
 
@@ -42,43 +44,34 @@ export class WebSocketSink implements Sink {
     return this.socket.bufferedAmount;
   }
 
+  /** After a close frame nothing else may follow on the socket (RFC 6455 §5.5.1). */
+  private send(frame: Buffer): void {
+    if (this.socket.readyState === OPEN) this.tcp.write(frame);
+  }
+
   writeOne(message: StreamMessage): number {
-    // After a close frame nothing else may follow on the socket (RFC 6455 §5.5.1); `ws` guards its own sends.
-    if (this.socket.readyState !== OPEN) return 0;
-    if (this.raw) {
-      this.raw.write(message.websocketFrame);
-      return message.byteLength;
-    }
-    const bytes = message.websocketBytes;
-    this.socket.send(bytes, { binary: false });
-    return bytes.length;
+    this.send(this.compressor.websocketFrame(message, this.windowBits));
+    return message.byteLength;
   }
 
   writeBurst(burst: Burst): number {
-    if (this.socket.readyState !== OPEN) return 0;
-    if (this.raw) {
-      this.raw.write(burst.websocketFrames);
-      return burst.byteLength;
-    }
-    for (const message of burst.messages) this.socket.send(message.websocketBytes, { binary: false });
+    this.send(this.windowBits === 0 ? burst.websocketFrames : burst.compressedFrames(this.compressor, this.windowBits));
     return burst.byteLength;
   }
 
-  writeBatch(messages: readonly StreamMessage[]): number {
-    if (this.socket.readyState !== OPEN) return 0;
+  writeBatch(messages: readonly StreamMessage[], conflated?: number): number {
     let text = this.batchPrefix;
     for (let index = 0; index < messages.length; index++) {
       text += (index === 0 ? '' : ',') + (messages[index] as StreamMessage).payload;
     }
-    text += ']}';
+    text += conflated === undefined ? ']}' : `],"conflated":${conflated}}`;
     const bytes = Buffer.from(text);
-    if (this.raw) this.raw.write(textFrame(bytes));
-    else this.socket.send(bytes, { binary: false });
+    this.send(this.compressor.frameOf(bytes, this.windowBits));
     return bytes.length;
   }
 
   writeControl(message: ControlMessage): void {
-    this.socket.send(JSON.stringify(message));
+    this.send(this.compressor.frameOf(Buffer.from(JSON.stringify(message)), this.windowBits));
   }
 
   closeSlow(): void {
