@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import WebSocket from 'ws';
-import { post, sleep, startApp, type RunningApp } from './support/app';
+import { eventually, post, sleep, startApp, type RunningApp } from './support/app';
 import { event } from './support/factories';
 import { startService } from './support/process';
 import { SseReader } from './support/sse-reader';
@@ -220,6 +220,12 @@ describe('public channels, origins and CORS', () => {
 });
 
 /** A GET from a chosen loopback address (127.0.0.0/8), to tell clients apart by address. */
+/** Open WebSocket connections, from /streams/status. */
+async function websocketConnections(service: RunningApp): Promise<number> {
+  const body = (await (await fetch(`${service.http}/streams/status`)).json()) as { connections: { websocket: number } };
+  return body.connections.websocket;
+}
+
 function getFrom(localAddress: string, url: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(url, { localAddress, headers }, (response) => {
@@ -235,38 +241,73 @@ describe('rate limits', () => {
   let service: RunningApp;
   beforeAll(async () => {
     service = await startApp(
-      { rate_limits: { publish_per_second: 2, publish_burst: 3, connections_per_second: 1, connections_burst: 2 } },
+      {
+        rate_limits: { publish_per_second: 2, publish_burst: 3, connections_per_second: 1, connections_burst: 2 },
+        auth: { public_channels: ['performance_data'] },
+      },
       { DATA_STREAMING_API_KEYS: KEYS },
     );
   });
   afterAll(() => service.close());
 
-  it('answer publishing past the limit with 429 and Retry-After, per key and per address', async () => {
+  it('answer publishing past the limit with 429 and Retry-After, per key: another key behind the same address has its own', async () => {
     const statuses = [];
     for (let index = 0; index < 4; index++) statuses.push((await post(service.http, '/events', event(), auth(PUBLISH))).status);
     expect(statuses).toEqual([202, 202, 202, 429]);
     const limited = await post(service.http, '/events', event(), auth(PUBLISH));
     expect(limited.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
     expect(limited.body).toMatchObject({ error: 'too_many_requests' });
-    // Another key from the same address: the address has no tokens left either.
-    expect((await post(service.http, '/events', event(), auth(FULL))).status).toBe(429);
-    await sleep(1600);
+    // Many clients behind one proxy share its address: each credential is judged on its own.
     expect((await post(service.http, '/events', event(), auth(FULL))).status).toBe(202);
   });
 
-  it('answer new connections past the limit with 429, and another address is not affected', async () => {
+  it('answer new connections past the limit with 429, per key, and anonymous readers per address', async () => {
     const url = `${service.http}/sse/performance_data`;
-    const first = await SseReader.open(url, auth(READ));
-    const second = await SseReader.open(url, auth(READ));
-    const third = await SseReader.open(url, auth(READ));
-    expect([first.status, second.status, third.status]).toEqual([200, 200, 429]);
-    expect(third.response.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    const readers = [await SseReader.open(url, auth(READ)), await SseReader.open(url, auth(READ)), await SseReader.open(url, auth(READ))];
+    expect(readers.map((reader) => reader.status)).toEqual([200, 200, 429]);
+    expect(readers[2]?.response.headers['retry-after']).toMatch(/^[1-9]\d*$/);
     const ws = await refusal(WsClient.connect(`${service.ws}/ws/performance_data`, { headers: auth(READ) }));
     expect(ws.status).toBe(429);
-    // The key's own bucket is empty too; a public reader from another loopback address is judged by its address.
-    expect(await getFrom('127.0.0.2', `${service.http}/health`)).toBe(200);
-    first.close();
-    second.close();
+    // The public channel's anonymous readers: by address; the key's empty bucket is not theirs.
+    const anonymous = [await SseReader.open(url), await SseReader.open(url), await SseReader.open(url)];
+    expect(anonymous.map((reader) => reader.status)).toEqual([200, 200, 429]);
+    expect(await getFrom('127.0.0.2', url)).toBe(200);
+    for (const reader of [...readers, ...anonymous]) reader.close();
+  });
+
+  it("refuse a browser's upgrade for now with close 1013 and the Retry-After, which it can read", async () => {
+    const origin = { origin: service.http };
+    // The anonymous budget of this address was spent above; a browser (Origin) is told in-band.
+    const browser = await WsClient.connect(`${service.ws}/ws/performance_data`, { headers: origin });
+    const code = await browser.waitForClose();
+    expect(code).toBe(1013);
+    expect(JSON.parse(browser.closeReason)).toEqual({ code: 'too_many_requests', retry_after_seconds: expect.any(Number) });
+  });
+});
+
+describe('connection rate and connection limit together', () => {
+  let service: RunningApp;
+  beforeAll(async () => {
+    service = await startApp({
+      websocket: { max_connections: 2 },
+      rate_limits: { connections_per_second: 0.001, connections_burst: 3 },
+    });
+  });
+  afterAll(() => service.close());
+
+  it('take from the rate only for admitted connections: refusals at the limit cost nothing', async () => {
+    const url = `${service.ws}/ws/metrics_updates`;
+    const admitted = [await WsClient.subscribe(url), await WsClient.subscribe(url)];
+    for (let attempt = 0; attempt < 5; attempt++) expect((await refusal(WsClient.connect(url))).status).toBe(503);
+    // One of the three tokens is left, whatever the five refusals did.
+    admitted.shift()?.close();
+    await eventually(async () => ((await websocketConnections(service)) === 1 ? true : undefined));
+    admitted.push(await WsClient.subscribe(url));
+    admitted.shift()?.close();
+    await eventually(async () => ((await websocketConnections(service)) === 1 ? true : undefined));
+    const limited = await refusal(WsClient.connect(url));
+    expect(limited.status).toBe(429);
+    for (const client of admitted) client.close();
   });
 });
 
@@ -282,6 +323,7 @@ describe('rate limits behind a proxy (trust_forwarded_for)', () => {
           connections_burst: 2,
           trust_forwarded_for: true,
         },
+        auth: { public_channels: ['performance_data'] },
       },
       { DATA_STREAMING_API_KEYS: KEYS },
     );
@@ -289,14 +331,16 @@ describe('rate limits behind a proxy (trust_forwarded_for)', () => {
   afterAll(() => service.close());
 
   it('count the address the proxy saw (the last X-Forwarded-For entry), whatever the client put before it', async () => {
-    const statuses = [];
-    for (let index = 0; index < 4; index++) {
-      const forwarded = { 'x-forwarded-for': `10.0.0.${index}, 127.0.0.9` };
-      statuses.push((await post(service.http, '/events', event(), { ...auth(PUBLISH), ...forwarded })).status);
+    const url = `${service.http}/sse/performance_data`;
+    const readers = [];
+    for (let index = 0; index < 3; index++) {
+      readers.push(await SseReader.open(url, { 'x-forwarded-for': `10.0.0.${index}, 127.0.0.9` }));
     }
-    expect(statuses).toEqual([202, 202, 202, 429]);
-    // Another address (and another key): its own buckets.
-    expect((await post(service.http, '/events', event(), { ...auth(FULL), 'x-forwarded-for': '127.0.0.10' })).status).toBe(202);
+    expect(readers.map((reader) => reader.status)).toEqual([200, 200, 429]);
+    // Another address: its own bucket.
+    readers.push(await SseReader.open(url, { 'x-forwarded-for': '127.0.0.10' }));
+    expect(readers[3]?.status).toBe(200);
+    for (const reader of readers) reader.close();
   });
 
   it('limit failed authentications per address, so keys cannot be guessed at speed', async () => {

@@ -1,8 +1,10 @@
 /**
  * Every access decision in one place, for the HTTP guard, the lean publish path, WebSocket upgrades and SSE:
- * credentials and scopes (Credentials), the browser Origin allow-list, and rate limits per credential and per
- * client address on publishing and on new connections (429 with Retry-After). Refusals are ApiErrors and counted in
- * access_refused_total.
+ * credentials and scopes (Credentials), the browser Origin allow-list, and rate limits on publishing and on new
+ * connections (429 with Retry-After): per credential for a client with a key or token, per address for anonymous
+ * ones, so that every viewer behind one proxy (Grafana's data proxy) does not share one budget. A connection takes
+ * from its budget only once it is admitted: attempts refused for any reason cost nothing. Refusals are ApiErrors and
+ * counted in access_refused_total.
  */
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -56,13 +58,19 @@ export class AccessControl {
     return this.credentials.authorize(bearer(request.headers.authorization), undefined);
   }
 
-  /** A new WebSocket or SSE subscription to a stream known by `names`; undefined for an anonymous public one. */
+  /**
+   * Who may open a WebSocket or SSE subscription to a stream known by `names`; undefined for an anonymous public one.
+   * Takes nothing from the connection rate: `admit` does, once every other check has passed.
+   */
   subscribe(request: IncomingMessage, names: readonly string[], from: SubscriptionCredential = {}): Principal | undefined {
     this.checkOrigin(request);
     const credential = bearer(request.headers.authorization) ?? (from.query || undefined) ?? from.subprotocol;
-    const principal = this.refusing(request, () => this.credentials.authorizeSubscription(credential, names));
+    return this.refusing(request, () => this.credentials.authorizeSubscription(credential, names));
+  }
+
+  /** Takes a new connection from the connection rate of its credential (or address); 429 when it has none left. */
+  admit(request: IncomingMessage, principal: Principal | undefined): void {
     this.limit(this.connectionLimiter, request, principal, 'connection');
-    return principal;
   }
 
   /**
@@ -130,8 +138,7 @@ export class AccessControl {
 
   private limit(limiter: RateLimiter | undefined, request: IncomingMessage, principal: Principal | undefined, what: string): void {
     if (!limiter) return;
-    const identities = [`addr:${this.address(request)}`];
-    if (principal && principal.kind !== 'open') identities.push(principal.id);
+    const identities = principal && principal.kind !== 'open' ? [principal.id] : [`addr:${this.address(request)}`];
     const wait = limiter.take(identities);
     if (wait === 0) return;
     this.metrics.accessRefused.labels('rate_limited').inc();

@@ -24,6 +24,8 @@ export interface WireEvent {
   timestamp: string;
   key?: string;
   data: unknown;
+  /** Set on a message that stands for this many conflated ones (a lagging subscriber's backlog, the latest per key). */
+  conflated?: number;
 }
 
 export class StreamMessage {

@@ -36,3 +36,13 @@ export function retention(config: AppConfig, channel: string): Retention {
     maxAgeMs: config.service.history_max_age * 1000,
   };
 }
+
+/**
+ * How a backlog of a channel may be merged for a subscriber that lags: high-frequency ticks by their values' keys,
+ * dashboard updates by panel; other channels carry events that each count, and are never merged.
+ */
+export function conflationOf(channel: string): 'values' | 'panels' | undefined {
+  if (channel.startsWith(HIGH_FREQUENCY_PREFIX)) return 'values';
+  if (channel.startsWith(DASHBOARD_PREFIX)) return 'panels';
+  return undefined;
+}

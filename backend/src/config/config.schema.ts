@@ -222,6 +222,17 @@ export const configSchema = z
         compression_threshold: positiveInt.max(16_777_216).default(1024),
         /** zlib level of that compression, 1 (fastest) to 9; each message is compressed once for all subscribers. */
         compression_level: z.number().int().min(1).max(9).default(1),
+        /**
+         * Overload: the service counts as behind its load while the mean event-loop delay over a check passes
+         * `overload_event_loop_delay` (ms), or while at least `overload_min_lagging` subscribers, and at least
+         * `overload_lagging_share` of all, have messages waiting. Then POST /events answers 503 with Retry-After
+         * `overload_retry_after` (seconds), and subscribers past their queue cap are held instead of closed.
+         */
+        overload_check_interval: positiveInt.min(50).max(60_000).default(500),
+        overload_event_loop_delay: positiveInt.max(60_000).default(100),
+        overload_lagging_share: z.number().gt(0).max(1).default(0.5),
+        overload_min_lagging: positiveInt.default(10),
+        overload_retry_after: positiveInt.max(3600).default(1),
         optimization_strategies: z
           .array(z.enum(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']))
           .default(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']),
@@ -321,10 +332,17 @@ export const configSchema = z
     rate_limits: z
       .strictObject({
         enabled: z.boolean().default(true),
-        /** Requests per second on publishing endpoints, per API key and per client address (token buckets). */
-        publish_per_second: z.number().positive().default(1000),
-        publish_burst: positiveInt.default(2000),
-        /** New WebSocket and SSE connections per second, per credential and per client address. */
+        /**
+         * Requests per second on publishing endpoints (token buckets), per credential, or per client address for
+         * anonymous clients. Above the platform's own rates (its `throughput > 1000` rule is events per second).
+         */
+        publish_per_second: z.number().positive().default(5000),
+        publish_burst: positiveInt.default(10_000),
+        /**
+         * New WebSocket and SSE connections per second, per credential, or per client address for anonymous clients.
+         * Only admitted connections take from it. The burst lets every connection the limits allow come back at once
+         * after a restart (websocket 200 + sse 100 + dashboards 100 by default).
+         */
         connections_per_second: z.number().positive().default(100),
         connections_burst: positiveInt.default(500),
         /** Buckets kept at most (the least recently used go first), so many addresses cannot grow memory. */

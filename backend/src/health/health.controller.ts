@@ -13,6 +13,7 @@ import { BUS, type Bus } from '../bus/bus.port';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { UpstreamService } from '../ingest/upstream/upstream.service';
+import { LoadMonitor } from '../metrics/load-monitor';
 import { ConnectionRegistry } from '../streams/connection-registry';
 
 /** The service's version, from its package.json. */
@@ -41,6 +42,7 @@ export class HealthController {
     private readonly indicator: HealthIndicatorService,
     private readonly upstreams: UpstreamService,
     private readonly registry: ConnectionRegistry,
+    private readonly load: LoadMonitor,
   ) {}
 
   @Get()
@@ -52,6 +54,7 @@ export class HealthController {
         () => (this.registry.draining ? this.indicator.check('service').down('shutting down') : this.indicator.check('service').up()),
         () => this.busHealth(),
         () => this.memory(),
+        () => this.loadHealth(),
         ...this.upstreams.states().map((state) => () => {
           const session = this.indicator.check(`upstream_${state.name}`);
           const { status, ...details } = state;
@@ -97,6 +100,19 @@ export class HealthController {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Degraded while the service is behind its load (publishers get 503 meanwhile): `overloaded`, with the figures. */
+  private loadHealth(): HealthIndicatorResult {
+    const { overloaded, reasons, ...figures } = this.load.status();
+    const session = this.indicator.check('load');
+    return overloaded
+      ? session.degraded({
+          ...figures,
+          state: 'overloaded',
+          message: `overloaded (${reasons.join(', ')}): publishers are asked to retry later`,
+        })
+      : session.up({ ...figures, state: 'ok' });
   }
 
   private memory(): HealthIndicatorResult {

@@ -16,6 +16,7 @@ import type { PublishInput } from '../bus/stream-message';
 import { ApiError } from '../common/api-error';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
+import { LoadMonitor } from '../metrics/load-monitor';
 import { StreamingMetrics } from '../metrics/streaming.metrics';
 import { eventBatchSchema, eventSchema, type EventInput } from './event.schema';
 
@@ -87,6 +88,7 @@ export class IngestService {
     @InjectConfig() config: AppConfig,
     private readonly publisher: PublisherService,
     private readonly metrics: StreamingMetrics,
+    private readonly load: LoadMonitor,
   ) {
     this.eventSchema = eventSchema(config.websocket.channels);
     this.batchSchema = eventBatchSchema(config.websocket.channels, config.service.max_batch_events);
@@ -95,6 +97,17 @@ export class IngestService {
 
   /** Validates a request body (one event or an array) and publishes it in order, once per idempotency key. */
   async acceptBody(body: unknown, request: { principal: Principal; idempotencyKey?: string }): Promise<PublishAnswer> {
+    // Behind its load, the service pushes back on publishers instead of closing subscribers that keep up.
+    if (this.load.overloaded) {
+      this.metrics.ingestRejected.labels('overloaded').inc(Array.isArray(body) ? body.length : 1);
+      const seconds = this.load.retryAfterSeconds;
+      throw ApiError.unavailable(
+        'overloaded',
+        `the service is behind its load; nothing of this request was accepted: retry after ${seconds} s`,
+        seconds,
+        { retry_after_seconds: seconds },
+      );
+    }
     if (deeperThan(body, this.maxDepth)) {
       this.metrics.ingestRejected.labels('invalid').inc();
       throw new ApiError(

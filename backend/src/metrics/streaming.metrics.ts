@@ -169,6 +169,22 @@ export class StreamingMetrics {
     registers: [this.registry],
   });
 
+  readonly overloaded = new Gauge({
+    name: 'streaming_overloaded',
+    help: '1 while the service is behind its load (publishers are refused with 503, lagging subscribers held)',
+    registers: [this.registry],
+  });
+  readonly lagging = new Gauge({
+    name: 'streaming_lagging_subscribers',
+    help: 'Subscribers with messages waiting for their connection to drain',
+    registers: [this.registry],
+  });
+  readonly eventLoopDelay = new Gauge({
+    name: 'streaming_event_loop_delay_seconds',
+    help: 'Mean event-loop delay over the last load check',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const transport of TRANSPORTS) {

@@ -7,7 +7,7 @@ import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { StreamingMetrics, type Transport } from '../metrics/streaming.metrics';
 
-export type RefusalReason = 'max_connections' | 'unknown_channel' | 'bad_position' | 'shutting_down';
+export type RefusalReason = 'max_connections' | 'unknown_channel' | 'bad_position' | 'shutting_down' | 'rate_limited';
 export type Pool = Transport | 'dashboard';
 
 @Injectable()

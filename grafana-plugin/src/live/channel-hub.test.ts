@@ -16,9 +16,9 @@ class ScriptedSocket implements SocketLike {
   send(frame: unknown) {
     this.onmessage?.({ data: typeof frame === 'string' ? frame : JSON.stringify(frame) });
   }
-  drop() {
+  drop(code = 1006, reason = '') {
     this.readyState = 3;
-    this.onclose?.({ code: 1006, reason: '' });
+    this.onclose?.({ code, reason });
   }
   close(code?: number) {
     this.readyState = 3;
@@ -111,5 +111,26 @@ describe('ChannelHub', () => {
     const third = hub.subscribe('ws://x/ws/c', { onEvents: () => undefined });
     third.unsubscribe();
     expect(ScriptedSocket.opened[1].closedWith).toBe(1000);
+  });
+
+  it('waits at least the Retry-After of a 1013 close, with jitter, so that a wave of refused panels spreads out', () => {
+    const delays: number[] = [];
+    for (let panel = 0; panel < 20; panel++) {
+      ScriptedSocket.opened = [];
+      const hub = new ChannelHub((url) => new ScriptedSocket(url), { initialMs: 100, maxMs: 1000 });
+      const { unsubscribe } = hub.subscribe('ws://x/ws/c', { onEvents: () => undefined });
+      ScriptedSocket.opened[0].drop(1013, JSON.stringify({ code: 'max_connections', retry_after_seconds: 5 }));
+      let waited = 0;
+      while (ScriptedSocket.opened.length === 1 && waited < 20_000) {
+        jest.advanceTimersByTime(10);
+        waited += 10;
+      }
+      delays.push(waited);
+      unsubscribe();
+    }
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(5000);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(7510);
+    // Spread, not all at once: the jitter is half the Retry-After.
+    expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(500);
   });
 });

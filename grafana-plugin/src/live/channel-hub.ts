@@ -1,7 +1,9 @@
 /**
  * Shared live connections: panels on the same channel share one WebSocket. A connection reconnects with exponential
  * backoff and jitter, resuming from the last event id it saw (`?since=`), so a panel shows no gap; when the service
- * says history no longer covers the gap, listeners get a notice. A malformed frame is skipped and counted. When the
+ * says history no longer covers the gap, listeners get a notice. A connection the service refuses for now (close
+ * 1013 Try Again Later: its rate or connection limit, a restart; a browser cannot read the HTTP 429 or 503 of a
+ * refused upgrade) waits the Retry-After the close reason carries, plus jitter, so a wave of panels spreads out. A malformed frame is skipped and counted. When the
  * last listener leaves, the socket is closed and every timer cleared.
  */
 import type { ServerFrame, WireEvent } from '../types';
@@ -32,6 +34,21 @@ export interface BackoffPolicy {
 }
 
 const OPEN = 1;
+/** The service's close code for a connection refused for now; its reason is `{"code", "retry_after_seconds"}`. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+
+/** The Retry-After (ms) of a 1013 close, undefined for any other close. */
+export function retryAfterOf(event: { code: number; reason: string }): number | undefined {
+  if (event.code !== CLOSE_TRY_AGAIN_LATER) {
+    return undefined;
+  }
+  try {
+    const seconds = (JSON.parse(event.reason) as { retry_after_seconds?: unknown }).retry_after_seconds;
+    return typeof seconds === 'number' && seconds >= 0 ? seconds * 1000 : 1000;
+  } catch {
+    return 1000;
+  }
+}
 
 class ChannelConnection {
   readonly listeners = new Set<ChannelListener>();
@@ -70,18 +87,20 @@ class ChannelConnection {
     };
     socket.onmessage = (message) => this.receive(message.data);
     socket.onerror = () => undefined;
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket || this.closed) {
         return;
       }
       this.socket = undefined;
-      this.scheduleReconnect();
+      this.scheduleReconnect(retryAfterOf(event));
     };
   }
 
-  private scheduleReconnect(): void {
+  /** Exponential backoff with jitter; never sooner than the service's Retry-After, spread over half of it again. */
+  private scheduleReconnect(retryAfterMs?: number): void {
     const ceiling = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this.attempts);
-    const delay = ceiling * (0.5 + Math.random() * 0.5);
+    const backoff = ceiling * (0.5 + Math.random() * 0.5);
+    const delay = retryAfterMs === undefined ? backoff : Math.max(backoff, retryAfterMs * (1 + Math.random() * 0.5));
     this.attempts++;
     this.reconnects++;
     this.each((listener) => listener.onStatus?.('reconnecting'));

@@ -1,21 +1,28 @@
 /**
  * Local fan-out: one bus subscription per channel that has subscribers here, and a set of subscribers per channel.
  * Each message is encoded once (StreamMessage caches its bytes per transport) and offered to every subscriber.
+ * A subscriber past its queue cap is closed only for its own connection's fault: it is held while the service is
+ * overloaded (LoadMonitor) or while most of its channel lags with it, and closed once the service keeps up again
+ * if it still does not drain.
  */
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { BUS, type Bus, type Unsubscribe } from '../../bus/bus.port';
 import { formatPosition, type Position } from '../../bus/position';
 import type { StreamMessage } from '../../bus/stream-message';
+import { conflationOf, historySize } from '../../config/channels';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
+import { LoadMonitor, type LaggingCount } from '../../metrics/load-monitor';
 import { StreamingMetrics, TRANSPORTS, type Transport } from '../../metrics/streaming.metrics';
 import { Burst } from './burst';
+import { conflater } from './conflation';
 import type { Sink } from './sink';
-import { Subscriber, type DeliveryPolicy } from './subscriber';
+import { Subscriber, type DeliveryPolicy, type SubscriberHost } from './subscriber';
 
 class Topic {
   readonly subscribers = new Set<Subscriber>();
+  constructor(readonly conflate: SubscriberHost['conflate']) {}
   unsubscribe: Unsubscribe | undefined;
   /** Messages received in this turn of the event loop, delivered together at its end (see Burst). */
   pending: StreamMessage[] = [];
@@ -35,13 +42,18 @@ export class FanoutService implements OnApplicationShutdown {
   private readonly logger = new Logger(FanoutService.name);
   private readonly topics = new Map<string, Topic>();
   private readonly latency: Record<Transport, { observe(value: number): void }>;
-  private readonly basePolicy: Omit<DeliveryPolicy, 'maxQueueBytes'>;
+  private readonly basePolicy: Omit<DeliveryPolicy, 'maxQueueBytes' | 'maxQueueMessages'>;
 
   constructor(
     @Inject(BUS) private readonly bus: Bus,
     @InjectConfig() private readonly config: AppConfig,
     private readonly metrics: StreamingMetrics,
+    private readonly load: LoadMonitor,
   ) {
+    load.watch(
+      () => this.laggingCount(),
+      () => this.closeStalled(),
+    );
     this.latency = { websocket: metrics.latency.labels('websocket'), sse: metrics.latency.labels('sse') };
     const optimization = config.performance_optimization;
     const batching = optimization.enabled && optimization.optimization_strategies.includes('message_batching');
@@ -56,7 +68,8 @@ export class FanoutService implements OnApplicationShutdown {
   private topic(channel: string): Topic {
     let topic = this.topics.get(channel);
     if (!topic) {
-      topic = new Topic();
+      const kind = conflationOf(channel);
+      topic = new Topic(kind ? conflater(kind) : undefined);
       this.topics.set(channel, topic);
     }
     return topic;
@@ -65,12 +78,24 @@ export class FanoutService implements OnApplicationShutdown {
   /** Subscribes a connection to a channel, replaying from `since` first when given. */
   async attach(channel: string, sink: Sink, options: AttachOptions = {}): Promise<Subscriber> {
     const maxQueueBytes = sink.transport === 'websocket' ? this.config.websocket.max_queue_bytes : this.config.sse.max_queue_bytes;
-    const policy: DeliveryPolicy = { ...this.basePolicy, maxQueueBytes, ...options.policy };
-    const subscriber = new Subscriber(channel, sink, policy, this.metrics.forTransport(sink.transport), (slow) => {
-      this.logger.warn(`Closing slow ${slow.transport} subscriber of ${channel}: unsent bytes passed ${maxQueueBytes}`);
-      this.detach(slow);
-    });
+    const policy: DeliveryPolicy = {
+      ...this.basePolicy,
+      maxQueueBytes,
+      maxQueueMessages: historySize(this.config, channel),
+      ...options.policy,
+    };
     const topic = this.topic(channel);
+    const host: SubscriberHost = {
+      holdOverCap: (subscriber) => this.load.overloaded || this.mostLagging(topic, subscriber),
+      closedSlow: (slow) => {
+        this.logger.warn(
+          `Closing slow ${slow.transport} subscriber of ${channel}: unsent bytes passed ${maxQueueBytes} while others kept up`,
+        );
+        this.detach(slow);
+      },
+      ...(topic.conflate ? { conflate: topic.conflate } : {}),
+    };
+    const subscriber = new Subscriber(channel, sink, policy, this.metrics.forTransport(sink.transport), host);
     topic.subscribers.add(subscriber);
     topic.unsubscribe ??= this.bus.subscribe(channel, (message) => this.enqueue(topic, message));
 
@@ -113,6 +138,38 @@ export class FanoutService implements OnApplicationShutdown {
     if (topic.subscribers.size === 0 && topic.unsubscribe) {
       topic.unsubscribe();
       topic.unsubscribe = undefined;
+    }
+  }
+
+  /** Whether most of the channel's other subscribers lag too: then the service is behind, not this connection. */
+  private mostLagging(topic: Topic, subscriber: Subscriber): boolean {
+    const { overload_min_lagging: minimum, overload_lagging_share: share } = this.config.performance_optimization;
+    let lagging = 0;
+    for (const other of topic.subscribers) if (other !== subscriber && other.lagging) lagging++;
+    return lagging >= minimum && lagging >= share * (topic.subscribers.size - 1);
+  }
+
+  private laggingCount(): LaggingCount {
+    let lagging = 0;
+    let subscribers = 0;
+    for (const topic of this.topics.values()) {
+      subscribers += topic.subscribers.size;
+      for (const subscriber of topic.subscribers) if (subscriber.lagging) lagging++;
+    }
+    return { lagging, subscribers };
+  }
+
+  /**
+   * After each load check: once the service keeps up, a subscriber still past its cap that has not drained for two
+   * checks is behind by its own connection's fault, and is closed as a slow consumer.
+   */
+  private closeStalled(): void {
+    if (this.load.overloaded) return;
+    const stalledBefore = performance.now() - 2 * this.config.performance_optimization.overload_check_interval;
+    for (const topic of this.topics.values()) {
+      for (const subscriber of [...topic.subscribers]) {
+        if (subscriber.overCap && subscriber.keptUpAt < stalledBefore) subscriber.slow();
+      }
     }
   }
 

@@ -2,8 +2,9 @@ import { busOptions } from '../../../test/support/factories';
 import { MemoryBus } from '../../bus/memory.bus';
 import type { StreamMessage } from '../../bus/stream-message';
 import { Burst } from './burst';
+import { conflater } from './conflation';
 import type { ControlMessage, Sink } from './sink';
-import { Subscriber, type DeliveryPolicy } from './subscriber';
+import { Subscriber, type DeliveryPolicy, type SubscriberHost } from './subscriber';
 
 /** A connection whose buffer the test fills and drains, like a socket the kernel has not emptied yet. */
 class ManualSink implements Sink {
@@ -13,6 +14,8 @@ class ManualSink implements Sink {
   readonly controls: ControlMessage[] = [];
   private readonly drainListeners = new Set<() => void>();
   buffered = 0;
+  /** Bytes each write adds to the buffer, as a socket whose peer reads slowly. */
+  growth = 0;
   closedSlow = false;
 
   bufferedBytes(): number {
@@ -32,6 +35,7 @@ class ManualSink implements Sink {
   }
   writeBatch(messages: readonly StreamMessage[]): number {
     this.writes.push([...messages]);
+    this.buffered += this.growth;
     return messages.reduce((sum, message) => sum + message.byteLength, 0);
   }
   writeControl(message: ControlMessage): void {
@@ -58,14 +62,31 @@ async function messages(count: number, size = 10): Promise<StreamMessage[]> {
   );
 }
 
-/** A subscriber on a manual sink; `live: false` leaves it before goLive, holding live messages. */
-function subscriber(sink: ManualSink, policy: Partial<DeliveryPolicy> = {}, onSlow = jest.fn(), live = true): Subscriber {
+/**
+ * A subscriber on a manual sink; `live: false` leaves it before goLive, holding live messages. `host.hold`: whether
+ * the fan-out holds it past its cap (the service is behind) instead of closing it.
+ */
+function subscriber(
+  sink: ManualSink,
+  policy: Partial<DeliveryPolicy> = {},
+  onSlow = jest.fn(),
+  live = true,
+  host: Partial<SubscriberHost> & { hold?: boolean } = {},
+): Subscriber {
   const result = new Subscriber(
     'c',
     sink,
-    { maxQueueBytes: 1_000_000, batchSize: 3, batchBytes: 1_000_000, flushInterval: 10_000, immediate: false, ...policy },
+    {
+      maxQueueBytes: 1_000_000,
+      maxQueueMessages: 10_000,
+      batchSize: 3,
+      batchBytes: 1_000_000,
+      flushInterval: 10_000,
+      immediate: false,
+      ...policy,
+    },
     metrics,
-    onSlow,
+    { holdOverCap: () => host.hold === true, closedSlow: onSlow, ...(host.conflate ? { conflate: host.conflate } : {}) },
   );
   if (live) result.goLive([]);
   return result;
@@ -187,5 +208,60 @@ describe('Subscriber', () => {
     sub.deliver(list[5] as StreamMessage);
     sub.goLive(list.slice(0, 4));
     expect(sink.writes.flat().map((message) => message.offset)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('holds a subscriber past its cap while the host says the service is behind, and loses nothing', async () => {
+    const sink = new ManualSink();
+    const onSlow = jest.fn();
+    const list = await messages(50, 100);
+    const sub = subscriber(sink, { maxQueueBytes: 3000, batchSize: 10 }, onSlow, true, { hold: true });
+    sink.buffered = 2000;
+    list.forEach((message) => sub.deliver(message));
+    expect(sub.overCap).toBe(true);
+    expect(sub.closed).toBe(false);
+    expect(onSlow).not.toHaveBeenCalled();
+    sink.drain();
+    expect(sink.writes.flat().map((message) => message.offset)).toEqual(list.map((message) => message.offset));
+  });
+
+  it('closes a held subscriber whose backlog passes the history it could resume from', async () => {
+    const sink = new ManualSink();
+    const onSlow = jest.fn();
+    const sub = subscriber(sink, { maxQueueBytes: 500, maxQueueMessages: 20 }, onSlow, true, { hold: true });
+    sink.buffered = 2000;
+    (await messages(30, 100)).forEach((message) => sub.deliver(message));
+    expect(onSlow).toHaveBeenCalledTimes(1);
+    expect(sink.closedSlow).toBe(true);
+  });
+
+  it('writes a backlog only until the connection is busy again, the rest on the following drains', async () => {
+    const sink = new ManualSink();
+    sink.growth = 600; // every batch written fills the socket buffer by 600 bytes; busy above 1000
+    const sub = subscriber(sink, { batchSize: 2 });
+    sink.buffered = 2000;
+    const list = await messages(10);
+    list.forEach((message) => sub.deliver(message));
+    sink.drain();
+    expect(sink.writes.map((write) => write.length)).toEqual([2, 2]);
+    sink.drain();
+    sink.drain();
+    expect(sink.writes.flat().map((message) => message.offset)).toEqual(list.map((message) => message.offset));
+  });
+
+  it("sends a conflating channel's backlog as one message with the latest value per key, marked", async () => {
+    const sink = new ManualSink();
+    const bus = new MemoryBus(busOptions(100));
+    const ticks = await bus.publish(
+      'high_frequency.system_metrics',
+      [{ a: 1, b: 1 }, { b: 2 }, { c: 3 }, { a: 4 }].map((values) => ({ type: 'high_frequency.update', data: { values } })),
+    );
+    const sub = subscriber(sink, {}, jest.fn(), true, { conflate: conflater('values') });
+    sink.buffered = 2000;
+    ticks.forEach((tick) => sub.deliver(tick));
+    sink.drain();
+    const [written] = sink.writes.flat();
+    expect(sink.writes.flat()).toHaveLength(1);
+    expect(written?.id).toBe(ticks.at(-1)?.id);
+    expect(written?.event).toMatchObject({ conflated: 4, data: { values: { a: 4, b: 2, c: 3 } } });
   });
 });

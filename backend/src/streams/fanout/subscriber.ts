@@ -1,9 +1,16 @@
 /**
  * One subscriber's outbound path. A message goes out at once while the connection keeps up (its buffer under the
  * stream's high-water mark); once it is busy, messages queue and leave together as batches (at most `batchSize`
- * messages and `batchBytes` bytes each) when the connection drains, or after `flushInterval` at the latest. Queued
- * plus buffered bytes are capped: past the cap the subscriber is closed as a slow consumer, so one stuck client
- * never holds memory or delays the others.
+ * messages and `batchBytes` bytes each) as the connection drains, or after `flushInterval` at the latest; a flush
+ * writes until the connection is busy again, never the whole backlog at once. On channels that conflate (live
+ * dashboards, high-frequency streams) a backlog leaves as one message with the latest value per key, marked
+ * `conflated`.
+ *
+ * Queued plus buffered bytes are capped. Past the cap the host decides: when the others keep up, the fault is this
+ * connection's and it is closed as a slow consumer, so one stuck client never holds memory or delays the others;
+ * when the service itself is behind (everyone lags), the subscriber is held and keeps its backlog (references to
+ * messages the channel's history holds anyway, at most `maxQueueMessages`), and is closed only if it still does not
+ * drain once the service has caught up.
  */
 import { performance } from 'node:perf_hooks';
 import type { StreamMessage } from '../../bus/stream-message';
@@ -18,6 +25,18 @@ export interface DeliveryPolicy {
   flushInterval: number;
   /** High-priority streams: every message is written at once, never held behind a batch. */
   immediate: boolean;
+  /** The most messages a held subscriber may have queued: the channel's history capacity. */
+  maxQueueMessages: number;
+}
+
+/** What a subscriber asks of the fan-out that owns it. */
+export interface SubscriberHost {
+  /** The subscriber passed its cap: true to hold it (the service is behind, not this connection). */
+  holdOverCap(subscriber: Subscriber): boolean;
+  /** The subscriber was closed as a slow consumer. */
+  closedSlow(subscriber: Subscriber): void;
+  /** On channels that conflate: one message standing for a backlog, the latest value per key. */
+  conflate?: (messages: readonly StreamMessage[]) => StreamMessage | undefined;
 }
 
 export class Subscriber {
@@ -33,14 +52,26 @@ export class Subscriber {
   private epoch: string | undefined;
   closed = false;
   readonly connectedAt = Date.now();
+  /** performance.now() when the connection last drained or took a message at once: when it last kept up. */
+  keptUpAt = performance.now();
 
   constructor(
     readonly channel: string,
     private readonly sink: Sink,
     private readonly policy: DeliveryPolicy,
     private readonly metrics: TransportMetrics,
-    private readonly onSlow: (subscriber: Subscriber) => void,
+    private readonly host: SubscriberHost,
   ) {}
+
+  /** Messages are waiting for this connection to drain. */
+  get lagging(): boolean {
+    return this.waiting;
+  }
+
+  /** Queued plus buffered bytes are past the cap (the subscriber is held, or about to be closed). */
+  get overCap(): boolean {
+    return this.queuedBytes + this.sink.bufferedBytes() > this.policy.maxQueueBytes;
+  }
 
   get transport(): Sink['transport'] {
     return this.sink.transport;
@@ -59,26 +90,38 @@ export class Subscriber {
     if (message.epoch === this.epoch && message.offset <= this.lastOffset) return false;
     const buffered = this.sink.bufferedBytes();
     if (this.policy.immediate || (!this.waiting && buffered < this.sink.busyAbove)) {
-      if (buffered > this.policy.maxQueueBytes) {
+      if (buffered > this.policy.maxQueueBytes && !this.host.holdOverCap(this)) {
         this.slow();
         return false;
       }
       this.write([message], false);
+      if (buffered < this.sink.busyAbove) this.keptUpAt = performance.now();
       return true;
     }
     this.queue.push(message);
     this.queuedBytes += message.byteLength;
-    if (this.queuedBytes + buffered > this.policy.maxQueueBytes) {
+    if (
+      this.queuedBytes + buffered > this.policy.maxQueueBytes &&
+      (this.queue.length > this.policy.maxQueueMessages || !this.host.holdOverCap(this))
+    ) {
       this.slow();
       return false;
     }
-    if (!this.waiting) {
-      this.waiting = true;
-      this.sink.onceDrained(this.flush);
-      this.flushTimer = setTimeout(this.flush, this.policy.flushInterval);
-    }
+    this.wait();
     return false;
   }
+
+  private wait(): void {
+    if (this.waiting) return;
+    this.waiting = true;
+    this.sink.onceDrained(this.drained);
+    this.flushTimer = setTimeout(this.flush, this.policy.flushInterval);
+  }
+
+  private readonly drained = (): void => {
+    this.keptUpAt = performance.now();
+    this.flush();
+  };
 
   /**
    * Offers a burst (messages of this channel in offset order). A subscriber that keeps up gets it in one write;
@@ -95,10 +138,11 @@ export class Subscriber {
       for (const message of burst.messages) wrote = this.deliver(message) || wrote;
       return wrote;
     }
-    if (buffered > this.policy.maxQueueBytes) {
+    if (buffered > this.policy.maxQueueBytes && !this.host.holdOverCap(this)) {
       this.slow();
       return false;
     }
+    this.keptUpAt = performance.now();
     this.epoch = last.epoch;
     this.lastOffset = last.offset;
     this.metrics.counts.delivered += burst.messages.length;
@@ -125,7 +169,7 @@ export class Subscriber {
       this.write(replay.slice(start, start + this.policy.batchSize), false);
       // A replay is bounded like live traffic: a client that does not take it is a slow consumer (it resumes from
       // the last event it got).
-      if (this.sink.bufferedBytes() > this.policy.maxQueueBytes) {
+      if (this.sink.bufferedBytes() > this.policy.maxQueueBytes && !this.host.holdOverCap(this)) {
         this.slow();
         return;
       }
@@ -144,25 +188,33 @@ export class Subscriber {
   private stopWaiting(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.waiting) this.sink.offDrained(this.flush);
+    if (this.waiting) this.sink.offDrained(this.drained);
     this.waiting = false;
   }
 
-  private slow(): void {
+  /** Closes the subscriber as a slow consumer (4000, or the SSE error event). */
+  slow(): void {
+    if (this.closed) return;
     this.close();
     this.metrics.counts.slowConsumers++;
-    this.onSlow(this);
+    this.host.closedSlow(this);
     this.sink.closeSlow();
   }
 
+  /**
+   * Writes the backlog in batches until the connection is busy again (at least one batch each time, so a flush
+   * by the timer always makes progress), and waits for the next drain for the rest.
+   */
   private readonly flush = (): void => {
     this.stopWaiting();
     if (this.closed) return;
+    if (this.queue.length > 1 && this.host.conflate) {
+      const conflated = this.host.conflate(this.queue);
+      if (conflated) this.queue = [conflated];
+    }
     const queue = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
     let start = 0;
-    while (start < queue.length) {
+    while (start < queue.length && (start === 0 || this.sink.bufferedBytes() < this.sink.busyAbove) && !this.closed) {
       let end = start;
       let bytes = 0;
       while (end < queue.length && end - start < this.policy.batchSize) {
@@ -172,8 +224,12 @@ export class Subscriber {
         end++;
       }
       this.write(queue.slice(start, end), true);
+      for (let index = start; index < end; index++) this.queuedBytes -= (queue[index] as StreamMessage).byteLength;
       start = end;
     }
+    this.queue = start === queue.length ? [] : queue.slice(start);
+    if (this.queue.length === 0) this.queuedBytes = 0;
+    else this.wait();
   };
 
   /** `queued`: the batch waited in the queue, so its latency is recorded here, from its oldest message. */

@@ -77,6 +77,15 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
       const limit = this.registry.limit(taken);
       throw ApiError.unavailable('max_connections', `${name} limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit });
     }
+    // Last, so that an attempt refused for anything else takes nothing from the connection rate.
+    try {
+      this.access.admit(request, principal);
+    } catch (error) {
+      this.registry.release('sse');
+      if (pool !== undefined) this.registry.release(pool);
+      this.registry.refused('sse', 'rate_limited');
+      throw error;
+    }
 
     const gzip = options.compression && acceptsGzip(request.header('accept-encoding')) ? new GzipStream() : undefined;
     response.status(200);

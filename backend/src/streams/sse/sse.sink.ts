@@ -92,7 +92,7 @@ export class SseSink implements Sink {
   writeBurst(burst: Burst): number {
     if (this.gzip) {
       const pieces = burst.gzipPieces(this.compressor);
-      for (const piece of pieces) (this.gzip).add(piece);
+      for (const piece of pieces) this.gzip.add(piece);
       this.body(burst.gzipSegments(this.compressor), this.raw && burst.gzipChunk(this.compressor));
     } else {
       this.body(burst.sseEvents, this.raw && burst.sseChunk);

@@ -28,6 +28,7 @@ import {
   CLOSE_PING_FLOOD,
   CLOSE_POLICY_VIOLATION,
   CLOSE_TOKEN_EXPIRED,
+  CLOSE_TRY_AGAIN_LATER,
   CLOSE_UNSUPPORTED_DATA,
   RETRY_AFTER_SECONDS,
 } from './close-codes';
@@ -139,8 +140,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     try {
       subscription = this.checkRequest(request);
     } catch (error) {
-      const refusal = error instanceof ApiError ? error : ApiError.badRequest('invalid WebSocket request');
-      writeUpgradeRefusal(socket, refusal);
+      this.refuse(request, socket, head, error instanceof ApiError ? error : ApiError.badRequest('invalid WebSocket request'));
       return;
     }
     const pool = subscription.live?.pool;
@@ -149,19 +149,32 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       if (pool !== undefined && taken === 'websocket') this.registry.release(pool);
       this.registry.refused('websocket', 'max_connections');
       const limit = this.registry.limit(taken);
-      writeUpgradeRefusal(
+      this.refuse(
+        request,
         socket,
+        head,
         ApiError.unavailable('max_connections', `${name} limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit }),
       );
+      return;
+    }
+    const release = () => {
+      this.registry.release('websocket');
+      if (pool !== undefined) this.registry.release(pool);
+    };
+    // Last, so that an attempt refused for anything else takes nothing from the connection rate.
+    try {
+      this.access.admit(request, subscription.principal);
+    } catch (error) {
+      release();
+      this.registry.refused('websocket', 'rate_limited');
+      this.refuse(request, socket, head, error as ApiError);
       return;
     }
     // `ws` refuses a bad handshake (no key, bad version, bad subprotocol list) by closing the socket without calling
     // back: the slots taken above go back when the socket closes before the connection was made.
     let upgraded = false;
     socket.once('close', () => {
-      if (upgraded) return;
-      this.registry.release('websocket');
-      if (pool !== undefined) this.registry.release(pool);
+      if (!upgraded) release();
     });
     const server = this.server as WebSocketServer;
     server.handleUpgrade(request, socket, head, (ws) => {
@@ -169,6 +182,21 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       this.onConnection(ws, socket, subscription, this.windows.get(request) ?? 0);
     });
   };
+
+  /**
+   * Refuses an upgrade with the HTTP error. A browser (a request with Origin) cannot read that status, so a refusal
+   * it should retry (429, 503) is a completed handshake closed at once with 1013 and the Retry-After in its reason.
+   */
+  private refuse(request: IncomingMessage, socket: Duplex, head: Buffer, error: ApiError): void {
+    const retryAfter = error.headers['Retry-After'];
+    if (request.headers.origin === undefined || retryAfter === undefined || (error.status !== 429 && error.status !== 503)) {
+      writeUpgradeRefusal(socket, error);
+      return;
+    }
+    (this.server as WebSocketServer).handleUpgrade(request, socket, head, (ws) => {
+      ws.close(CLOSE_TRY_AGAIN_LATER, JSON.stringify({ code: error.code, retry_after_seconds: Number(retryAfter) }));
+    });
+  }
 
   private checkRequest(request: IncomingMessage): Subscription {
     const url = new URL(request.url ?? '/', 'http://localhost');
