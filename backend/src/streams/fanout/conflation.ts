@@ -18,10 +18,11 @@ const record = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 /** High-frequency ticks: `data.values` merged, later ticks winning per key. */
-const mergeValues: Merge = (events) => ({
-  ...record(events.at(-1)?.data),
-  values: Object.assign({}, ...events.map((event) => record(record(event.data).values))),
-});
+const mergeValues: Merge = (events) => {
+  const values: Record<string, unknown> = {};
+  for (const event of events) Object.assign(values, record(record(event.data).values));
+  return { ...record(events.at(-1)?.data), values };
+};
 
 /** Dashboard updates: panels merged by panel_id from the last full update on; full when one was. */
 const mergePanels: Merge = (events) => {

@@ -214,7 +214,7 @@ export class Subscriber {
     }
     const queue = this.queue;
     let start = 0;
-    while (start < queue.length && (start === 0 || this.sink.bufferedBytes() < this.sink.busyAbove) && !this.closed) {
+    while (start < queue.length && (start === 0 || this.sink.bufferedBytes() < this.sink.busyAbove)) {
       let end = start;
       let bytes = 0;
       while (end < queue.length && end - start < this.policy.batchSize) {
