@@ -27,6 +27,8 @@ class Topic {
   /** Messages received in this turn of the event loop, delivered together at its end (see Burst). */
   pending: StreamMessage[] = [];
   scheduled = false;
+  /** Subscribers lagging when the last broadcast began. */
+  lagging = 0;
 }
 
 export interface AttachOptions {
@@ -86,7 +88,7 @@ export class FanoutService implements OnApplicationShutdown {
     };
     const topic = this.topic(channel);
     const host: SubscriberHost = {
-      holdOverCap: (subscriber) => this.load.overloaded || this.mostLagging(topic, subscriber),
+      holdOverCap: () => this.load.overloaded || this.mostLagging(topic),
       closedSlow: (slow) => {
         this.logger.warn(
           `Closing slow ${slow.transport} subscriber of ${channel}: unsent bytes passed ${maxQueueBytes} while others kept up`,
@@ -141,12 +143,13 @@ export class FanoutService implements OnApplicationShutdown {
     }
   }
 
-  /** Whether most of the channel's other subscribers lag too: then the service is behind, not this connection. */
-  private mostLagging(topic: Topic, subscriber: Subscriber): boolean {
+  /**
+   * Whether most of the channel's subscribers lag too (counted once per broadcast, not per subscriber): then the
+   * service is behind, not this connection.
+   */
+  private mostLagging(topic: Topic): boolean {
     const { overload_min_lagging: minimum, overload_lagging_share: share } = this.config.performance_optimization;
-    let lagging = 0;
-    for (const other of topic.subscribers) if (other !== subscriber && other.lagging) lagging++;
-    return lagging >= minimum && lagging >= share * (topic.subscribers.size - 1);
+    return topic.lagging >= minimum && topic.lagging >= share * topic.subscribers.size;
   }
 
   private laggingCount(): LaggingCount {
@@ -187,6 +190,9 @@ export class FanoutService implements OnApplicationShutdown {
     if (messages.length === 0) return;
     const burst = messages.length === 1 ? undefined : new Burst(messages);
     const first = messages[0] as StreamMessage;
+    let lagging = 0;
+    for (const subscriber of topic.subscribers) if (subscriber.lagging) lagging++;
+    topic.lagging = lagging;
     let wroteWebsocket = false;
     let wroteSse = false;
     for (const subscriber of topic.subscribers) {
