@@ -31,6 +31,7 @@ import {
   CLOSE_TRY_AGAIN_LATER,
   CLOSE_UNSUPPORTED_DATA,
   RETRY_AFTER_SECONDS,
+  SHUTTING_DOWN_RETRY_AFTER_SECONDS,
 } from './close-codes';
 import { rawDataText } from './raw-data';
 import { WebSocketSink } from './websocket.sink';
@@ -204,7 +205,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     const family = match?.[1] === undefined ? undefined : this.liveChannels.family(match[1]);
     if (!match || (match[1] !== undefined && !family))
       throw ApiError.notFound('not_found', `no WebSocket endpoint at ${url.pathname.slice(0, 100)}`);
-    if (this.registry.draining) throw ApiError.unavailable('shutting_down', 'the service is shutting down', RETRY_AFTER_SECONDS);
+    if (this.registry.draining) throw ApiError.unavailable('shutting_down', 'the service is shutting down', SHUTTING_DOWN_RETRY_AFTER_SECONDS);
     if (!this.config.websocket.enabled) throw ApiError.notFound('websocket_disabled', 'WebSocket streaming is disabled');
     const name = decodeURIComponent(match[2] ?? '');
     const live = family?.resolve(name);
