@@ -37,9 +37,44 @@ const SCENARIOS = [
   { id: 'S3', title: '10,000 WS connections held open, 10 msg/s (RSS per connection)', transport: 'ws', subscribers: 10_000, rate: 10 },
   { id: 'S4', title: 'light load: 1,000 WS x 20 msg/s (latency)', transport: 'ws', subscribers: 1000, rate: 20 },
   { id: 'S5', title: '100 WS subscribers at 5,000 msg/s (batching)', transport: 'ws', subscribers: 100, rate: 5000 },
+  // Issue #14: payloads of dashboard size, with the compression real clients ask for (`ws` and browsers offer
+  // permessage-deflate; EventSource sends Accept-Encoding: gzip) and without, same load. 100 msg/s at 2 KB: at 200
+  // msg/s the generator's own inflation of 40,000 messages/s (its subscribers share this 2-core machine, where a
+  // browser has a machine of its own) takes the CPU the server needs, and the tail measures the generator.
+  ...[
+    ['C1', 'ws', 2048, false, 100],
+    ['C2', 'ws', 2048, true, 100],
+    ['C3', 'ws', 16_384, false, 25],
+    ['C4', 'ws', 16_384, true, 25],
+    ['C5', 'sse', 2048, false, 100],
+    ['C6', 'sse', 2048, true, 100],
+    ['C7', 'sse', 16_384, false, 25],
+    ['C8', 'sse', 16_384, true, 25],
+  ].map(([id, transport, payload, compression, rate]) => ({
+    id,
+    title: `200 ${transport === 'ws' ? 'WS' : 'SSE'} subscribers, ${rate} msg/s, ${payload / 1024} KB payloads, ${compression ? (transport === 'ws' ? 'permessage-deflate' : 'gzip') : 'uncompressed'}`,
+    transport,
+    subscribers: 200,
+    rate,
+    payload,
+    compression,
+  })),
 ];
 const only = arg('scenarios', '').split(',').filter(Boolean);
 const scenarios = only.length ? SCENARIOS.filter((scenario) => only.includes(scenario.id)) : SCENARIOS;
+
+/**
+ * The padding of a payload of `bytes`: words and numbers as dashboard JSON has them (compresses about 3 to 1 on its
+ * own), never the text `"t":`, which the subscribers scan for.
+ */
+function padding(bytes) {
+  const words = ['gpu-node', 'latency_ms', 'llama-3.1-70b', 'tenant', 'tokens_per_second', 'queue_depth', 'error_rate', 'region'];
+  let text = '';
+  for (let index = 0; text.length < bytes; index++) {
+    text += `${words[(index * 7) % words.length]}=${((index * 7919) % 100_003) / 100} `;
+  }
+  return text.slice(0, bytes);
+}
 const onlyTargets = arg('targets', '').split(',').filter(Boolean);
 
 async function freePort() {
@@ -80,9 +115,9 @@ const listening = (port) =>
 const TARGETS = {
   floor: {
     name: 'ws broadcast (floor)',
-    async start() {
+    async start(scenario) {
       const port = await freePort();
-      const child = fork(join(HERE, 'floor-server.mjs'), [String(port)], { stdio: 'ignore' });
+      const child = fork(join(HERE, 'floor-server.mjs'), [String(port), scenario.compression ? 'compress' : 'plain'], { stdio: 'ignore' });
       await waitFor(() => reachable(port), 10_000, 'the floor server');
       return {
         pids: () => [child.pid],
@@ -112,7 +147,9 @@ const TARGETS = {
       return {
         pids: () => [child.pid, ...childPids(child.pid)],
         publish: { path: '/pub', body: (payload) => JSON.stringify(payload) },
-        subscribe: (transport) => (transport === 'ws' ? `ws://127.0.0.1:${port}/sub` : `http://127.0.0.1:${port}/sub`),
+        // /subz: nchan_deflate_message_for_websocket (one compressed copy per message) and nginx's gzip.
+        subscribe: (transport, _worker, compression) =>
+          `${transport === 'ws' ? 'ws' : 'http'}://127.0.0.1:${port}/${compression ? 'subz' : 'sub'}`,
         port,
         stop: async () => {
           child.kill('SIGTERM');
@@ -210,9 +247,10 @@ function usage(pids) {
   return { rss, cpu };
 }
 
-async function publishFor(target, rate, seconds) {
+async function publishFor(target, rate, seconds, payloadBytes = 100) {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const pad = 'x'.repeat(60);
+  // The payload's other fields and the target's envelope come to about 40 bytes.
+  const pad = payloadBytes > 100 ? padding(payloadBytes - 40) : 'x'.repeat(60);
   let sent = 0;
   let failed = 0;
   let inFlight = 0;
@@ -256,14 +294,15 @@ async function publishFor(target, rate, seconds) {
 }
 
 async function runScenario(scenario, target) {
-  const workers = Math.min(4, Math.max(1, Math.ceil(scenario.subscribers / 500)));
+  const workers = Math.min(4, Math.max(scenario.compression ? 2 : 1, Math.ceil(scenario.subscribers / 500)));
   const before = usage(target.pids());
   const children = [];
   const connectedReports = [];
   for (let index = 0; index < workers; index++) {
     const count = Math.floor(scenario.subscribers / workers) + (index < scenario.subscribers % workers ? 1 : 0);
-    const url = target.subscribe(scenario.transport, index);
-    const child = fork(join(HERE, 'subscriber-worker.mjs'), [JSON.stringify({ url, transport: scenario.transport, count })], {
+    const url = target.subscribe(scenario.transport, index, scenario.compression);
+    const options = { url, transport: scenario.transport, count, compression: scenario.compression === true };
+    const child = fork(join(HERE, 'subscriber-worker.mjs'), [JSON.stringify(options)], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     children.push(child);
@@ -292,7 +331,7 @@ async function runScenario(scenario, target) {
   };
   const cpuStart = usage(target.pids()).cpu;
   const generatorStart = generatorCpu();
-  const published = await publishFor(target, scenario.rate, DURATION_S);
+  const published = await publishFor(target, scenario.rate, DURATION_S, scenario.payload);
   const cpuEnd = usage(target.pids()).cpu;
   const generatorEnd = generatorCpu();
   await sleep(2000);
@@ -315,6 +354,7 @@ async function runScenario(scenario, target) {
   latencies.sort();
   const pick = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : NaN);
   const delivered = results.reduce((sum, result) => sum + result.received, 0);
+  const wireBytes = results.reduce((sum, result) => sum + result.wireBytes, 0);
   const expected = published.sent * subscribers;
   await Promise.all(children.map((child) => new Promise((done) => (child.exitCode !== null ? done() : child.once('exit', done)))));
   return {
@@ -326,6 +366,7 @@ async function runScenario(scenario, target) {
     delivered,
     loss: expected - delivered,
     deliveredPerSecond: delivered / published.elapsed,
+    wirePerMessage: delivered ? wireBytes / delivered : NaN,
     p50: pick(50),
     p90: pick(90),
     p99: pick(99),
@@ -354,7 +395,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     for (const [key, definition] of targets) {
       if (definition.scenarios && !definition.scenarios.includes(scenario.id)) continue;
       process.stderr.write(`round ${round}/${ROUNDS} ${scenario.id} ${definition.name} ...\n`);
-      const target = await definition.start();
+      const target = await definition.start(scenario);
       try {
         const result = await runScenario(scenario, target);
         const id = `${scenario.id}/${key}`;
@@ -385,7 +426,7 @@ const rows = [...runs.values()].map(({ rounds, ...run }) => ({
   delivered: sum(rounds.map((result) => result.delivered)),
   loss: sum(rounds.map((result) => result.loss)),
   ...Object.fromEntries(
-    ['publishRate', 'deliveredPerSecond', 'p50', 'p90', 'p99', 'max', 'rssPerConnection', 'cpu', 'generatorCpu'].map((field) => [
+    ['publishRate', 'deliveredPerSecond', 'wirePerMessage', 'p50', 'p90', 'p99', 'max', 'rssPerConnection', 'cpu', 'generatorCpu'].map((field) => [
       field,
       median(rounds.map((result) => result[field])),
     ]),
@@ -410,12 +451,12 @@ lines.push(
 );
 if (missingPeers.length) lines.push(`Peers not measured: ${missingPeers.join('; ')}.`, '');
 lines.push(
-  '| scenario | target | subscribers (refused) | published msg/s | expected | delivered | loss | delivered msg/s | p50 ms | p90 ms | p99 ms | max ms | p99 per round | RSS KB/conn | server CPU | generator CPU |',
+  '| scenario | target | subscribers (refused) | published msg/s | expected | delivered | loss | delivered msg/s | wire bytes/msg | p50 ms | p90 ms | p99 ms | max ms | p99 per round | RSS KB/conn | server CPU | generator CPU |',
 );
-lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) {
   lines.push(
-    `| ${row.scenario.id} | ${row.name} | ${row.subscribers} (${row.refused}) | ${fmt(row.publishRate, 0)} | ${row.expected} | ${row.delivered} | ${row.loss} | ${fmt(row.deliveredPerSecond, 0)} | ${fmt(row.p50, 2)} | ${fmt(row.p90, 2)} | ${fmt(row.p99, 2)} | ${fmt(row.max, 1)} | ${row.rounds.map((result) => fmt(result.p99, 1)).join(' / ')} | ${kb(row.rssPerConnection)} | ${fmt(row.cpu * 100, 0)}% | ${fmt(row.generatorCpu * 100, 0)}% |`,
+    `| ${row.scenario.id} | ${row.name} | ${row.subscribers} (${row.refused}) | ${fmt(row.publishRate, 0)} | ${row.expected} | ${row.delivered} | ${row.loss} | ${fmt(row.deliveredPerSecond, 0)} | ${fmt(row.wirePerMessage, 0)} | ${fmt(row.p50, 2)} | ${fmt(row.p90, 2)} | ${fmt(row.p99, 2)} | ${fmt(row.max, 1)} | ${row.rounds.map((result) => fmt(result.p99, 1)).join(' / ')} | ${kb(row.rssPerConnection)} | ${fmt(row.cpu * 100, 0)}% | ${fmt(row.generatorCpu * 100, 0)}% |`,
   );
 }
 lines.push('', '## Ratios of data-streaming-api to each peer (medians of the same run)', '');
@@ -485,6 +526,29 @@ const goals = [
       `${fmt(ours.deliveredPerSecond, 0)} vs nchan ${fmt(nchan?.deliveredPerSecond, 0)} msg/s, of ${fmt(ours.publishRate * ours.subscribers, 0)} offered`,
   ],
 ];
+// Compression (issue #14): each compressed scenario against its uncompressed twin, same target, same run.
+for (const [on, off] of [
+  ['C2', 'C1'],
+  ['C4', 'C3'],
+  ['C6', 'C5'],
+  ['C8', 'C7'],
+]) {
+  goals.push([
+    on,
+    `compressed p99 within 2x of uncompressed (${off}), no loss`,
+    (ours) => {
+      const plain = find(off, 'ours');
+      return plain !== undefined && ours.loss === 0 && ours.p99 <= 2 * plain.p99;
+    },
+    (ours, nchan) => {
+      const plain = find(off, 'ours');
+      return (
+        `p99 ${fmt(ours.p99, 2)} ms vs ${fmt(plain?.p99, 2)} ms uncompressed; wire ${fmt(ours.wirePerMessage, 0)} vs ${fmt(plain?.wirePerMessage, 0)} bytes/msg; ` +
+        `loss ${ours.loss}; nchan compressed p99 ${fmt(nchan?.p99, 2)} ms, ${fmt(nchan?.wirePerMessage, 0)} bytes/msg; ws floor compressed p99 ${fmt(find(on, 'floor')?.p99, 2)} ms`
+      );
+    },
+  ]);
+}
 lines.push('', '## Goals, judged on this run', '', '| scenario | goal | met | figures |', '|---|---|---|---|');
 for (const [id, goal, met, figures] of goals) {
   const ours = find(id, 'ours');
