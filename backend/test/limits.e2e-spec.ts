@@ -1,5 +1,6 @@
 /** Limits refuse cleanly: connection caps, client frame size, unknown channels and paths, slow consumers. */
-import { eventually, getJson, post, startApp, type RunningApp } from './support/app';
+import { randomBytes } from 'node:crypto';
+import { eventually, getJson, post, sleep, startApp, type RunningApp } from './support/app';
 import { event } from './support/factories';
 import { SseReader } from './support/sse-reader';
 import { WsClient } from './support/ws-client';
@@ -70,7 +71,7 @@ describe('limits', () => {
   });
 
   it('closes a subscriber that stops reading with 4000 while a reading subscriber gets everything', async () => {
-    // Without permessage-deflate, so that what piles up is the stuck client's and not the compressor's backlog.
+    // Without permessage-deflate: the 'y' payload would compress to nothing and never pass the cap.
     const reader = await WsClient.subscribe(`${service.ws}/ws/business_events`, { perMessageDeflate: false });
     const stuck = await WsClient.subscribe(`${service.ws}/ws/business_events`, { perMessageDeflate: false });
     const rawSocket = (stuck.socket as unknown as { _socket: import('node:net').Socket })._socket;
@@ -96,5 +97,54 @@ describe('limits', () => {
     expect(await stuck.waitForClose(10_000)).toBe(4000);
     expect(stuck.closeReason).toBe('slow consumer');
     reader.close();
+  });
+});
+
+describe('overload', () => {
+  let service: RunningApp;
+  const open: { close(): void }[] = [];
+
+  beforeAll(async () => {
+    // Thresholds so low that one subscriber with a backlog makes the service count as behind its load.
+    service = await startApp({
+      performance_optimization: { overload_check_interval: 50, overload_min_lagging: 1, overload_lagging_share: 0.01 },
+    });
+  });
+  afterEach(() => open.splice(0).forEach((client) => client.close()));
+  afterAll(() => service.close());
+
+  it('pushes back on publishers with 503 overloaded and Retry-After, says so in /health, and recovers', async () => {
+    const stuck = await WsClient.subscribe(`${service.ws}/ws/business_events`, { perMessageDeflate: false });
+    open.push(stuck);
+    (stuck.socket as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    const payload = randomBytes(8 * 1024).toString('hex');
+    let refused: Awaited<ReturnType<typeof post>> | undefined;
+    let accepted = 0;
+    // Bounded: at most 500 requests, until the first refusal.
+    for (let round = 0; round < 500 && refused === undefined; round++) {
+      const answer = await post(
+        service.http,
+        '/events',
+        Array.from({ length: 4 }, () => event({ channel: 'business_events', data: { payload } })),
+      );
+      if (answer.status === 202) accepted += 4;
+      else refused = answer;
+      await sleep(2);
+    }
+    expect(refused?.status).toBe(503);
+    expect(refused?.headers.get('retry-after')).toBe('1');
+    expect(refused?.body).toMatchObject({ error: 'overloaded', details: { retry_after_seconds: 1 } });
+    const health = await getJson(service.http, '/health');
+    expect(health.body).toMatchObject({ status: 'degraded', checks: { load: { status: 'degraded', state: 'overloaded' } } });
+    const metrics = await (await fetch(`${service.http}/metrics`)).text();
+    expect(metrics).toMatch(/streaming_overloaded 1/);
+    expect(metrics).toMatch(/streaming_events_rejected_total\{reason="overloaded"\} [1-9]/);
+    // Held, not closed: it is not its fault alone while the service counts as behind.
+    expect(stuck.closeCode).toBeUndefined();
+    expect(accepted).toBeGreaterThan(0);
+
+    stuck.socket.terminate();
+    await eventually(async () => ((await getJson(service.http, '/health')).body.checks?.load?.state === 'ok' ? true : undefined), 5000);
+    expect((await post(service.http, '/events', event({ channel: 'business_events' }))).status).toBe(202);
   });
 });

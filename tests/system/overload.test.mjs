@@ -17,7 +17,11 @@ const BATCH = 10;
 
 /** An event of about 2 KB: dashboard-like rows and a trace id list, compressing to about half. */
 function event(sequence) {
-  const rows = Array.from({ length: 12 }, (_, index) => ({ model: `model-${index % 7}`, p99_ms: (sequence * 31 + index * 17) % 997, ok: index % 3 !== 0 }));
+  const rows = Array.from({ length: 12 }, (_, index) => ({
+    model: `model-${index % 7}`,
+    p99_ms: (sequence * 31 + index * 17) % 997,
+    ok: index % 3 !== 0,
+  }));
   return { channel: 'business_events', type: 'load.event', data: { sequence, rows, traces: randomBytes(500).toString('hex') } };
 }
 
@@ -25,11 +29,20 @@ function post(agent, port, body) {
   return new Promise((done) => {
     const text = JSON.stringify(body);
     const req = request(
-      { host: '127.0.0.1', port, path: '/events', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/events',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+      },
       (response) => {
         let answer = '';
         response.on('data', (chunk) => (answer += chunk));
-        response.on('end', () => done({ status: response.statusCode, retryAfter: Number(response.headers['retry-after'] ?? 0), body: answer }));
+        response.on('end', () =>
+          done({ status: response.statusCode, retryAfter: Number(response.headers['retry-after'] ?? 0), body: answer }),
+        );
       },
     );
     req.on('error', (error) => done({ status: error.code }));
@@ -69,7 +82,11 @@ class CheckingSubscriber {
 test('one stuck subscriber among 200 under more load than the machine carries: nobody healthy closed, publishers pushed back, nothing accepted lost', async () => {
   // The queue cap at its lowest (service.max_body_bytes), so that the stuck subscriber passes it within the run
   // once loopback's socket buffers (megabytes) are full.
-  const service = await startService({ DATA_STREAMING_LOG_LEVEL: 'WARN', WEBSOCKET_MAX_CONNECTIONS: '300', WEBSOCKET_MAX_QUEUE_BYTES: '1048576' });
+  const service = await startService({
+    DATA_STREAMING_LOG_LEVEL: 'WARN',
+    WEBSOCKET_MAX_CONNECTIONS: '300',
+    WEBSOCKET_MAX_QUEUE_BYTES: '1048576',
+  });
   const port = Number(new URL(service.http).port);
   const subscribers = [];
   try {
@@ -164,7 +181,10 @@ test('one stuck subscriber among 200 under more load than the machine carries: n
     assert.ok(outcome.overloaded > 0, 'publishers are told to back off');
     assert.equal(lost, 0, 'no healthy subscriber misses an accepted event');
     assert.equal(duplicates, 0);
-    assert.ok(healthy.every((subscriber) => subscriber.received === outcome.accepted), 'each healthy subscriber got every accepted event');
+    assert.ok(
+      healthy.every((subscriber) => subscriber.received === outcome.accepted),
+      'each healthy subscriber got every accepted event',
+    );
     assert.equal(outcome.other.size, 0, 'no other refusals or errors');
   } finally {
     for (const subscriber of subscribers) subscriber.socket.terminate();

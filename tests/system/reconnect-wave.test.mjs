@@ -73,7 +73,8 @@ test('1,000 subscribers through one address reconnecting at once after a restart
   const figures = { attempts: 0, refusals: new Map() };
   const clients = [];
   try {
-    for (let index = 0; index < SUBSCRIBERS; index++) clients.push(new WaveClient(`${service.ws}/ws/${CHANNELS[index % CHANNELS.length]}`, figures));
+    for (let index = 0; index < SUBSCRIBERS; index++)
+      clients.push(new WaveClient(`${service.ws}/ws/${CHANNELS[index % CHANNELS.length]}`, figures));
     await eventually(() => (clients.every((client) => client.welcomes === 1) ? true : undefined), 30_000, 'all subscribers to connect');
 
     const stoppedAt = Date.now();

@@ -30,7 +30,11 @@ const server = createServer((request, response) => {
   }
   if (request.method === 'GET' && request.url === '/sse') {
     const gzip = compress && /gzip/.test(request.headers['accept-encoding'] ?? '');
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+    response.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    });
     response.flushHeaders();
     const stream = gzip ? createGzip({ level: 1 }) : response;
     if (gzip) stream.pipe(response);

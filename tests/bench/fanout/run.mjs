@@ -426,10 +426,9 @@ const rows = [...runs.values()].map(({ rounds, ...run }) => ({
   delivered: sum(rounds.map((result) => result.delivered)),
   loss: sum(rounds.map((result) => result.loss)),
   ...Object.fromEntries(
-    ['publishRate', 'deliveredPerSecond', 'wirePerMessage', 'p50', 'p90', 'p99', 'max', 'rssPerConnection', 'cpu', 'generatorCpu'].map((field) => [
-      field,
-      median(rounds.map((result) => result[field])),
-    ]),
+    ['publishRate', 'deliveredPerSecond', 'wirePerMessage', 'p50', 'p90', 'p99', 'max', 'rssPerConnection', 'cpu', 'generatorCpu'].map(
+      (field) => [field, median(rounds.map((result) => result[field]))],
+    ),
   ),
 }));
 

@@ -57,7 +57,8 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
 
   /** Opens an SSE stream of `channel` on `response`; throws ApiError before any byte is written when refused. */
   async open(request: Request, response: Response, channel: string, options: SseStreamOptions): Promise<void> {
-    if (this.registry.draining) throw ApiError.unavailable('shutting_down', 'the service is shutting down', SHUTTING_DOWN_RETRY_AFTER_SECONDS);
+    if (this.registry.draining)
+      throw ApiError.unavailable('shutting_down', 'the service is shutting down', SHUTTING_DOWN_RETRY_AFTER_SECONDS);
     const token = typeof request.query.token === 'string' ? request.query.token : undefined;
     const principal = this.access.subscribe(request, options.names, { query: token });
     const lastEventId = request.header('last-event-id');

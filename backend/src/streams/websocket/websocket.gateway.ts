@@ -205,7 +205,8 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     const family = match?.[1] === undefined ? undefined : this.liveChannels.family(match[1]);
     if (!match || (match[1] !== undefined && !family))
       throw ApiError.notFound('not_found', `no WebSocket endpoint at ${url.pathname.slice(0, 100)}`);
-    if (this.registry.draining) throw ApiError.unavailable('shutting_down', 'the service is shutting down', SHUTTING_DOWN_RETRY_AFTER_SECONDS);
+    if (this.registry.draining)
+      throw ApiError.unavailable('shutting_down', 'the service is shutting down', SHUTTING_DOWN_RETRY_AFTER_SECONDS);
     if (!this.config.websocket.enabled) throw ApiError.notFound('websocket_disabled', 'WebSocket streaming is disabled');
     const name = decodeURIComponent(match[2] ?? '');
     const live = family?.resolve(name);
