@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { eventually, freePort, sleep, startNginx, startService } from './helpers.mjs';
+import { eventually, freePort, publish, sleep, startNginx, startService } from './helpers.mjs';
 
 /**
  * A subscriber as a client library would be: on every close it reconnects (100–300 ms later) with `?since=` the
@@ -59,32 +59,6 @@ class ResumingSubscriber {
     this.stopped = true;
     this.socket?.terminate();
   }
-}
-
-/** One POST /events on a keep-alive agent; resolves with {status, body, headers} or {error}. */
-function publish(agent, port, body, headers = {}) {
-  const text = JSON.stringify(body);
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/events',
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers },
-      },
-      (response) => {
-        let answer = '';
-        response.on('data', (chunk) => (answer += chunk));
-        response.on('end', () =>
-          resolve({ status: response.statusCode, headers: response.headers, body: answer ? JSON.parse(answer) : undefined }),
-        );
-      },
-    );
-    req.on('error', (error) => resolve({ error: error.code ?? error.message }));
-    req.end(text);
-  });
 }
 
 async function postJson(http, path, body) {

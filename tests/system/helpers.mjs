@@ -1,6 +1,7 @@
 // Shared by the system tests: start the built service and real daemons on loopback ports, and wait for things.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -121,4 +122,30 @@ export async function startNginx(upstreams) {
       await nginx.exited;
     },
   };
+}
+
+/** One POST /events on a keep-alive agent; resolves with {status, body, headers} or {error}. */
+export function publish(agent, port, body, headers = {}) {
+  const text = JSON.stringify(body);
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/events',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers },
+      },
+      (response) => {
+        let answer = '';
+        response.on('data', (chunk) => (answer += chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode, headers: response.headers, body: answer ? JSON.parse(answer) : undefined }),
+        );
+      },
+    );
+    req.on('error', (error) => resolve({ error: error.code ?? error.message }));
+    req.end(text);
+  });
 }
