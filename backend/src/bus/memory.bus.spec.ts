@@ -48,7 +48,12 @@ describe('MemoryBus', () => {
       key: 'k',
       data: { x: 'é' },
     });
-    expect(message?.websocketBytes).toBe(message?.websocketBytes);
+    // One buffer per transport, made once: the frame (and the chunk), the bare bytes views into them.
+    expect(message?.websocketFrame).toBe(message?.websocketFrame);
+    expect(message?.websocketBytes.buffer).toBe(message?.websocketFrame.buffer);
+    expect(message?.websocketBytes.toString()).toBe(message?.payload);
+    expect(message?.sseChunk).toBe(message?.sseChunk);
+    expect(message?.sseEventBytes.buffer).toBe(message?.sseChunk.buffer);
     // Once its listeners ran, a message kept in history holds its text only; asked again, it parses it afresh.
     const [kept] = (await bus.read('a', { epoch: bus.epoch, offset: 0 })).messages;
     expect(kept?.event).toEqual(JSON.parse(kept?.payload ?? ''));

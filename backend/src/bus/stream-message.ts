@@ -3,7 +3,7 @@
  * the message is created, and each transport's bytes are made at most once and shared by every subscriber.
  */
 import { performance } from 'node:perf_hooks';
-import { textFrame } from '../streams/websocket/frame';
+import { textFrameOf } from '../streams/websocket/frame';
 import { formatPosition } from './position';
 
 export interface PublishInput {
@@ -39,10 +39,10 @@ export class StreamMessage {
   private parsed?: Readonly<WireEvent>;
   /** After release(), the event is parsed from the text when asked, and not kept. */
   private released = false;
-  private wsBytes?: Buffer;
   private wsFrame?: Buffer;
-  private sseBytes?: Buffer;
   private sseChunkBytes?: Buffer;
+  /** Where the event starts in sseChunkBytes (after the chunk-size line). */
+  private sseStart = 0;
   private byteCount?: number;
   /** Other encodings made for this message by the transports (compressed frames), each made once. */
   private encodings?: Map<string, unknown>;
@@ -95,24 +95,41 @@ export class StreamMessage {
     return this;
   }
 
-  /** The bytes of one WebSocket text frame's payload. */
+  // Each transport's bytes are one allocation per message, the framed form; the bare bytes are views into it, so a
+  // message held in history keeps one copy per transport, not two.
+
+  /** The bytes of one WebSocket text frame's payload (a view into websocketFrame). */
   get websocketBytes(): Buffer {
-    return (this.wsBytes ??= Buffer.from(this.payload));
+    const frame = this.websocketFrame;
+    const marker = (frame[1] as number) & 0x7f;
+    return frame.subarray(marker === 126 ? 4 : marker === 127 ? 10 : 2);
   }
 
   /** The complete WebSocket frame of the payload, for sockets without extensions. */
   get websocketFrame(): Buffer {
-    return (this.wsFrame ??= textFrame(this.websocketBytes));
+    return (this.wsFrame ??= textFrameOf(this.payload));
   }
 
-  /** The bytes of one complete SSE event. */
+  /** The bytes of one complete SSE event (a view into sseChunk). */
   get sseEventBytes(): Buffer {
-    return (this.sseBytes ??= Buffer.from(`id: ${this.id}\ndata: ${this.payload}\n\n`));
+    const chunk = this.sseChunk;
+    return chunk.subarray(this.sseStart, chunk.length - 2);
   }
 
   /** The SSE event as one HTTP/1.1 chunk (size line, event, CRLF), for responses written straight to the socket. */
   get sseChunk(): Buffer {
-    return (this.sseChunkBytes ??= httpChunk(this.sseEventBytes));
+    if (!this.sseChunkBytes) {
+      const text = `id: ${this.id}\ndata: ${this.payload}\n\n`;
+      const length = Buffer.byteLength(text);
+      const sizeLine = `${length.toString(16)}\r\n`;
+      const chunk = Buffer.allocUnsafe(sizeLine.length + length + 2);
+      chunk.write(sizeLine, 0, 'latin1');
+      chunk.write(text, sizeLine.length, 'utf8');
+      chunk.write('\r\n', sizeLine.length + length, 'latin1');
+      this.sseStart = sizeLine.length;
+      this.sseChunkBytes = chunk;
+    }
+    return this.sseChunkBytes;
   }
 
   /** An encoding of the message by `name`, made by `make` the first time it is asked for. */
@@ -127,7 +144,7 @@ export class StreamMessage {
   }
 
   get byteLength(): number {
-    return (this.byteCount ??= this.wsBytes?.length ?? Buffer.byteLength(this.payload));
+    return (this.byteCount ??= Buffer.byteLength(this.payload));
   }
 }
 

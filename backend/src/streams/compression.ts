@@ -12,7 +12,7 @@
  * Messages under the threshold go out uncompressed: deflate costs more than it saves on a few hundred bytes.
  */
 import { constants, crc32, deflateRawSync } from 'node:zlib';
-import type { StreamMessage } from '../bus/stream-message';
+import { httpChunk, type StreamMessage } from '../bus/stream-message';
 import { textFrame } from './websocket/frame';
 
 export interface CompressionSettings {
@@ -94,6 +94,8 @@ export interface GzipPiece {
   segment: Buffer;
   crc: number;
   length: number;
+  /** The segment as one HTTP/1.1 chunk, when made for a message (the segment is then a view into it). */
+  chunk?: Buffer;
 }
 
 /** A piece of a gzip stream holding `data`: deflated at `level`, or stored as it is (level 0, up to 64 KiB). */
@@ -162,9 +164,17 @@ export class Compressor {
       : deflatedTextFrame(payload, this.settings.level, windowBits);
   }
 
-  /** The message's SSE event as a piece of a gzip stream (stored, not deflated, under the threshold). */
+  /**
+   * The message's SSE event as a piece of a gzip stream (stored, not deflated, under the threshold), kept with the
+   * message as one buffer: its HTTP chunk, the segment a view into it.
+   */
   ssePiece(message: StreamMessage): GzipPiece {
-    return message.encoding('sse-gzip', () => this.pieceOf(message.sseEventBytes)) as GzipPiece;
+    return message.encoding('sse-gzip', () => {
+      const piece = this.pieceOf(message.sseEventBytes);
+      const chunk = httpChunk(piece.segment);
+      const start = chunk.indexOf(0x0a) + 1;
+      return { ...piece, chunk, segment: chunk.subarray(start, chunk.length - 2) };
+    }) as GzipPiece;
   }
 
   pieceOf(data: Buffer): GzipPiece {

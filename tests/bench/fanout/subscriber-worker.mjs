@@ -57,7 +57,9 @@ const WINDOW = 32_768;
  * inflates each message synchronously on arrival, as a browser does on its own connection; `ws` would queue the
  * inflation of all sockets of this process through the thread pool, and the generator, not the server, would set
  * the latency. The last 32 KB of output is the next message's dictionary, which is what context takeover means, so
- * servers that keep a context per socket (the ws floor) decode too. Reads frames only; answers pings.
+ * servers that keep a context per socket (the ws floor) decode too; a server that answers server_no_context_takeover
+ * needs no dictionary, and a client keeps none (as browsers reset their inflater then). Reads frames only; answers
+ * pings.
  */
 function openDeflateSocket() {
   return new Promise((done) => {
@@ -86,7 +88,9 @@ function openDeflateSocket() {
     req.on('upgrade', (response, socket, head) => {
       connected++;
       done();
-      const deflate = /permessage-deflate/.test(response.headers['sec-websocket-extensions'] ?? '');
+      const negotiated = response.headers['sec-websocket-extensions'] ?? '';
+      const deflate = /permessage-deflate/.test(negotiated);
+      const takeover = !/server_no_context_takeover/.test(negotiated);
       let buffer = head;
       let window = Buffer.alloc(0);
       let fragments = [];
@@ -131,8 +135,10 @@ function openDeflateSocket() {
               finishFlush: constants.Z_SYNC_FLUSH,
               ...(window.length ? { dictionary: window } : {}),
             });
-            window = Buffer.concat([window, data]);
-            if (window.length > WINDOW) window = window.subarray(window.length - WINDOW);
+            if (takeover) {
+              window = Buffer.concat([window, data]);
+              if (window.length > WINDOW) window = window.subarray(window.length - WINDOW);
+            }
           }
           record(data.toString());
         }

@@ -18,7 +18,7 @@ import { StreamingMetrics, TRANSPORTS, type Transport } from '../../metrics/stre
 import { Burst } from './burst';
 import { conflater } from './conflation';
 import type { Sink } from './sink';
-import { Subscriber, type DeliveryPolicy, type SubscriberHost } from './subscriber';
+import { loadChecks, Subscriber, type DeliveryPolicy, type SubscriberHost } from './subscriber';
 
 class Topic {
   readonly subscribers = new Set<Subscriber>();
@@ -167,11 +167,11 @@ export class FanoutService implements OnApplicationShutdown {
    * checks is behind by its own connection's fault, and is closed as a slow consumer.
    */
   private closeStalled(): void {
+    const now = ++loadChecks.count;
     if (this.load.overloaded) return;
-    const stalledBefore = performance.now() - 2 * this.config.performance_optimization.overload_check_interval;
     for (const topic of this.topics.values()) {
       for (const subscriber of [...topic.subscribers]) {
-        if (subscriber.overCap && subscriber.keptUpAt < stalledBefore) subscriber.slow();
+        if (subscriber.overCap && subscriber.keptUpAt < now - 2) subscriber.slow();
       }
     }
   }

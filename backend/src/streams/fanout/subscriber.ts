@@ -29,6 +29,12 @@ export interface DeliveryPolicy {
   maxQueueMessages: number;
 }
 
+/**
+ * The fan-out's load checks so far: a coarse clock for "when did this subscriber last keep up", cheap enough to
+ * read on every write (a counter, not a system call); shared by every fan-out in the process.
+ */
+export const loadChecks = { count: 0 };
+
 /** What a subscriber asks of the fan-out that owns it. */
 export interface SubscriberHost {
   /** The subscriber passed its cap: true to hold it (the service is behind, not this connection). */
@@ -52,8 +58,8 @@ export class Subscriber {
   private epoch: string | undefined;
   closed = false;
   readonly connectedAt = Date.now();
-  /** performance.now() when the connection last drained or took a message at once: when it last kept up. */
-  keptUpAt = performance.now();
+  /** The load check (loadChecks.count) at which the connection last drained or took a message at once. */
+  keptUpAt = loadChecks.count;
 
   constructor(
     readonly channel: string,
@@ -95,7 +101,7 @@ export class Subscriber {
         return false;
       }
       this.write([message], false);
-      if (buffered < this.sink.busyAbove) this.keptUpAt = performance.now();
+      if (buffered < this.sink.busyAbove) this.keptUpAt = loadChecks.count;
       return true;
     }
     this.queue.push(message);
@@ -119,7 +125,7 @@ export class Subscriber {
   }
 
   private readonly drained = (): void => {
-    this.keptUpAt = performance.now();
+    this.keptUpAt = loadChecks.count;
     this.flush();
   };
 
@@ -142,7 +148,7 @@ export class Subscriber {
       this.slow();
       return false;
     }
-    this.keptUpAt = performance.now();
+    this.keptUpAt = loadChecks.count;
     this.epoch = last.epoch;
     this.lastOffset = last.offset;
     this.metrics.counts.delivered += burst.messages.length;

@@ -82,7 +82,7 @@ export class SseSink implements Sink {
   writeOne(message: StreamMessage): number {
     if (this.gzip) {
       const piece = this.compressor.ssePiece(message);
-      this.piece(piece, this.raw && (message.encoding('sse-gzip-chunk', () => httpChunk(piece.segment)) as Buffer));
+      this.piece(piece, this.raw && piece.chunk);
     } else {
       this.body(message.sseEventBytes, this.raw && message.sseChunk);
     }

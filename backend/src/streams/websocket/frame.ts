@@ -6,6 +6,12 @@ export function textFrame(payload: Buffer, compressed = false): Buffer {
   const length = payload.length;
   const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(header + length);
+  writeHeader(frame, length, compressed);
+  payload.copy(frame, header);
+  return frame;
+}
+
+function writeHeader(frame: Buffer, length: number, compressed: boolean): void {
   // FIN, RSV1 when the payload is permessage-deflate compressed (RFC 7692 §6), opcode 1 (text).
   frame[0] = compressed ? 0xc1 : 0x81;
   if (length < 126) {
@@ -18,6 +24,14 @@ export function textFrame(payload: Buffer, compressed = false): Buffer {
     frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
-  payload.copy(frame, header);
+}
+
+/** The text frame of a string, encoded straight into the frame (one allocation, no intermediate copy). */
+export function textFrameOf(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  writeHeader(frame, length, false);
+  frame.write(text, header, 'utf8');
   return frame;
 }
