@@ -27,8 +27,8 @@ class Topic {
   /** Messages received in this turn of the event loop, delivered together at its end (see Burst). */
   pending: StreamMessage[] = [];
   scheduled = false;
-  /** Subscribers lagging when the last broadcast began. */
-  lagging = 0;
+  /** Subscribers lagging in the current broadcast, counted when first asked; -1 until then. */
+  lagging = -1;
 }
 
 export interface AttachOptions {
@@ -149,6 +149,10 @@ export class FanoutService implements OnApplicationShutdown {
    */
   private mostLagging(topic: Topic): boolean {
     const { overload_min_lagging: minimum, overload_lagging_share: share } = this.config.performance_optimization;
+    if (topic.lagging < 0) {
+      topic.lagging = 0;
+      for (const subscriber of topic.subscribers) if (subscriber.lagging) topic.lagging++;
+    }
     return topic.lagging >= minimum && topic.lagging >= share * topic.subscribers.size;
   }
 
@@ -190,9 +194,7 @@ export class FanoutService implements OnApplicationShutdown {
     if (messages.length === 0) return;
     const burst = messages.length === 1 ? undefined : new Burst(messages);
     const first = messages[0] as StreamMessage;
-    let lagging = 0;
-    for (const subscriber of topic.subscribers) if (subscriber.lagging) lagging++;
-    topic.lagging = lagging;
+    topic.lagging = -1;
     let wroteWebsocket = false;
     let wroteSse = false;
     for (const subscriber of topic.subscribers) {
