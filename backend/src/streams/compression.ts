@@ -145,10 +145,6 @@ export class GzipStream {
 export class Compressor {
   constructor(private readonly settings: CompressionSettings) {}
 
-  get threshold(): number {
-    return this.settings.threshold;
-  }
-
   /** The frame for a socket with this window: the message's compressed frame, or its plain one under the threshold. */
   websocketFrame(message: StreamMessage, windowBits: WindowBits): Buffer {
     if (windowBits === 0 || message.byteLength < this.settings.threshold) return message.websocketFrame;
