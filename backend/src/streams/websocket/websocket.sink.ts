@@ -59,12 +59,12 @@ export class WebSocketSink implements Sink {
     return burst.byteLength;
   }
 
-  writeBatch(messages: readonly StreamMessage[], conflated?: number): number {
+  writeBatch(messages: readonly StreamMessage[]): number {
     let text = this.batchPrefix;
     for (let index = 0; index < messages.length; index++) {
       text += (index === 0 ? '' : ',') + (messages[index] as StreamMessage).payload;
     }
-    text += conflated === undefined ? ']}' : `],"conflated":${conflated}}`;
+    text += ']}';
     const bytes = Buffer.from(text);
     this.send(this.compressor.frameOf(bytes, this.windowBits));
     return bytes.length;
