@@ -69,9 +69,12 @@ export class Subscriber {
     private readonly host: SubscriberHost,
   ) {}
 
-  /** Messages are waiting for this connection to drain. */
+  /**
+   * Behind right now: messages wait for this connection to drain, or its buffer is past the high-water mark (a flush
+   * that just wrote until busy has no queue left, but has not caught up either).
+   */
   get lagging(): boolean {
-    return this.waiting;
+    return this.waiting || this.sink.bufferedBytes() >= this.sink.busyAbove;
   }
 
   /** Queued plus buffered bytes are past the cap (the subscriber is held, or about to be closed). */
