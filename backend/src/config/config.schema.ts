@@ -233,6 +233,8 @@ export const configSchema = z
         overload_lagging_share: z.number().gt(0).max(1).default(0.5),
         overload_min_lagging: positiveInt.default(10),
         overload_retry_after: positiveInt.max(3600).default(1),
+        /** A subscriber past its cap is closed once the network has taken none of its bytes for this many checks. */
+        overload_stall_checks: positiveInt.max(1000).default(10),
         optimization_strategies: z
           .array(z.enum(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']))
           .default(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']),

@@ -18,7 +18,7 @@ import { StreamingMetrics, TRANSPORTS, type Transport } from '../../metrics/stre
 import { Burst } from './burst';
 import { conflater } from './conflation';
 import type { Sink } from './sink';
-import { loadChecks, Subscriber, type DeliveryPolicy, type SubscriberHost } from './subscriber';
+import { Subscriber, type DeliveryPolicy, type SubscriberHost } from './subscriber';
 
 class Topic {
   readonly subscribers = new Set<Subscriber>();
@@ -167,15 +167,16 @@ export class FanoutService implements OnApplicationShutdown {
   }
 
   /**
-   * After each load check: once the service keeps up, a subscriber still past its cap that has not drained for two
-   * checks is behind by its own connection's fault, and is closed as a slow consumer.
+   * After each load check: once the service keeps up, a subscriber still past its cap whose connection has taken
+   * nothing for `overload_stall_checks` checks in a row is behind by its own fault, and is closed as a slow consumer.
    */
   private closeStalled(): void {
-    const now = ++loadChecks.count;
-    if (this.load.overloaded) return;
+    const overloaded = this.load.overloaded;
+    const limit = this.config.performance_optimization.overload_stall_checks;
     for (const topic of this.topics.values()) {
       for (const subscriber of [...topic.subscribers]) {
-        if (subscriber.overCap && subscriber.keptUpAt < now - 2) subscriber.slow();
+        const stalled = subscriber.checkProgress();
+        if (!overloaded && stalled >= limit && subscriber.overCap) subscriber.slow();
       }
     }
   }

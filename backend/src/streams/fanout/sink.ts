@@ -26,6 +26,8 @@ export interface Sink {
   readonly transport: Transport;
   /** Bytes handed to the connection and not yet sent to the network. */
   bufferedBytes(): number;
+  /** Bytes the network has taken from the connection so far (written less buffered). */
+  sentBytes(): number;
   /** Buffered bytes above which the connection is busy (its stream's high-water mark). */
   readonly busyAbove: number;
   /** Calls `listener` once the connection's buffer has drained; `offDrained` withdraws it. */

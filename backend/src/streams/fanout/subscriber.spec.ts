@@ -21,6 +21,11 @@ class ManualSink implements Sink {
   bufferedBytes(): number {
     return this.buffered;
   }
+  /** Bytes the peer has read, moved by the test. */
+  sent = 0;
+  sentBytes(): number {
+    return this.sent;
+  }
   onceDrained(listener: () => void): void {
     this.drainListeners.add(listener);
   }
@@ -263,5 +268,13 @@ describe('Subscriber', () => {
     expect(sink.writes.flat()).toHaveLength(1);
     expect(written?.id).toBe(ticks.at(-1)?.id);
     expect(written?.event).toMatchObject({ conflated: 4, data: { values: { a: 4, b: 2, c: 3 } } });
+  });
+
+  it('counts the checks in a row in which its connection took no bytes: a slow reader progresses, a stuck one does not', () => {
+    const sink = new ManualSink();
+    const sub = subscriber(sink);
+    expect([sub.checkProgress(), sub.checkProgress()]).toEqual([1, 2]);
+    sink.sent = 500;
+    expect([sub.checkProgress(), sub.checkProgress()]).toEqual([0, 1]);
   });
 });

@@ -29,12 +29,6 @@ export interface DeliveryPolicy {
   maxQueueMessages: number;
 }
 
-/**
- * The fan-out's load checks so far: a coarse clock for "when did this subscriber last keep up", cheap enough to
- * read on every write (a counter, not a system call); shared by every fan-out in the process.
- */
-export const loadChecks = { count: 0 };
-
 /** What a subscriber asks of the fan-out that owns it. */
 export interface SubscriberHost {
   /** The subscriber passed its cap: true to hold it (the service is behind, not this connection). */
@@ -58,8 +52,8 @@ export class Subscriber {
   private epoch: string | undefined;
   closed = false;
   readonly connectedAt = Date.now();
-  /** The load check (loadChecks.count) at which the connection last drained or took a message at once. */
-  keptUpAt = loadChecks.count;
+  /** What the connection had handed to the network at the last progress check. */
+  private sentAtCheck = 0;
 
   constructor(
     readonly channel: string,
@@ -104,7 +98,6 @@ export class Subscriber {
         return false;
       }
       this.write([message], false);
-      if (buffered < this.sink.busyAbove) this.keptUpAt = loadChecks.count;
       return true;
     }
     this.queue.push(message);
@@ -123,14 +116,9 @@ export class Subscriber {
   private wait(): void {
     if (this.waiting) return;
     this.waiting = true;
-    this.sink.onceDrained(this.drained);
+    this.sink.onceDrained(this.flush);
     this.flushTimer = setTimeout(this.flush, this.policy.flushInterval);
   }
-
-  private readonly drained = (): void => {
-    this.keptUpAt = loadChecks.count;
-    this.flush();
-  };
 
   /**
    * Offers a burst (messages of this channel in offset order). A subscriber that keeps up gets it in one write;
@@ -151,7 +139,6 @@ export class Subscriber {
       this.slow();
       return false;
     }
-    this.keptUpAt = loadChecks.count;
     this.epoch = last.epoch;
     this.lastOffset = last.offset;
     this.metrics.counts.delivered += burst.messages.length;
@@ -197,8 +184,23 @@ export class Subscriber {
   private stopWaiting(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.waiting) this.sink.offDrained(this.drained);
+    if (this.waiting) this.sink.offDrained(this.flush);
     this.waiting = false;
+  }
+
+  /** Load checks in a row in which the network took none of this connection's bytes. */
+  stalledChecks = 0;
+
+  /**
+   * Called once per load check: counts the checks since the network last took any of this connection's bytes. A
+   * slow reader progresses, a stuck one does not. (Drain events are no measure: a connection that reads slowly
+   * drains rarely but steadily.)
+   */
+  checkProgress(): number {
+    const sent = this.sink.sentBytes();
+    this.stalledChecks = sent > this.sentAtCheck ? 0 : this.stalledChecks + 1;
+    this.sentAtCheck = sent;
+    return this.stalledChecks;
   }
 
   /** Closes the subscriber as a slow consumer (4000, or the SSE error event). */

@@ -54,6 +54,11 @@ export class SseSink implements Sink {
     return this.raw ? this.raw.writableLength : this.response.writableLength;
   }
 
+  sentBytes(): number {
+    const socket = this.response.socket;
+    return socket ? socket.bytesWritten - socket.writableLength : 0;
+  }
+
   /** Bytes of the response body (gzip-encoded already when in gzip); `chunk`: the same as a pre-built HTTP chunk. */
   private body(data: Buffer, chunk?: Buffer): void {
     if (this.response.writableEnded) return;

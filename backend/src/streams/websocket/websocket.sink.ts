@@ -5,6 +5,7 @@
  * handshake, the reading side, pings and the close; nothing is sent through its compressing sender, so its frames
  * never queue behind a compression and the order on the wire is the order of the writes here.
  */
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StreamMessage } from '../../bus/stream-message';
@@ -42,6 +43,10 @@ export class WebSocketSink implements Sink {
 
   bufferedBytes(): number {
     return this.socket.bufferedAmount;
+  }
+
+  sentBytes(): number {
+    return (this.tcp as Socket).bytesWritten - this.tcp.writableLength;
   }
 
   /** After a close frame nothing else may follow on the socket (RFC 6455 §5.5.1). */
