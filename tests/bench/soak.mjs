@@ -7,12 +7,13 @@
 // lowest reading of the minute (after collections), RSS the median. Goal (issue #13): 0 failed requests, growth
 // under 5 MB. Writes docs/BENCHMARKS-SOAK.md. Usage: node tests/bench/soak.mjs [--minutes 30] [--defaults] [--out FILE]
 //
-// A leak check compares two points of a steady state. On the defaults, three bounded structures are still filling at
+// A leak check compares two points of a steady state. On the defaults, four bounded structures are still filling at
 // minute 5 under this load: high-frequency tick history (4,096 ticks at 1/s: 68 minutes), the metric store's
-// samples (15 minutes at 1/s) and the idempotency receipts (their 300 s window starts to turn over at minute 5). Their
-// growth would be fill, not a leak, so this bench shortens those three retentions to be full by minute 4 (the report
-// says so); --defaults runs on the pure defaults instead, to show the fill.
-import { writeFileSync } from 'node:fs';
+// samples (15 minutes at 1/s), the idempotency receipts (their 300 s window starts to turn over at minute 5) and each
+// dashboard's update history (256 updates at one per 5 s: 21 minutes). Their growth would be fill, not a leak, so this
+// bench shortens those retentions to be full by minute 4 (the report says so); --defaults runs on the pure defaults
+// instead, to show the fill.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { createRequire } from 'node:module';
 import { cpus, totalmem } from 'node:os';
@@ -34,6 +35,7 @@ const FILLED_BY_MINUTE_4 = {
   HIGH_FREQUENCY_STREAMS_BUFFER_SIZE: '180',
   METRIC_STORE_MAX_SAMPLES_PER_SERIES: '180',
   DATA_STREAMING_IDEMPOTENCY_WINDOW: '120',
+  LIVE_DASHBOARD_HISTORY_SIZE: '36',
 };
 const CHANNELS = ['metrics_updates', 'system_alerts', 'business_events', 'performance_data'];
 
@@ -77,6 +79,32 @@ for (let index = 0; index < 5; index++) {
     });
 }
 
+/**
+ * The service's resident memory by kind of mapping, in bytes, from /proc/<pid>/smaps: `file` (the node binary, shared
+ * libraries, SQLite's shared WAL index), `brk` (glibc's main malloc arena), `pages` (anonymous 256 KiB mappings:
+ * V8's heap pages) and `anon` (every other anonymous mapping: glibc's thread arenas, allocations large enough for a
+ * mapping of their own, V8's large objects, thread stacks).
+ */
+function residentByKind() {
+  const kinds = { file: 0, brk: 0, pages: 0, anon: 0 };
+  let text;
+  try {
+    text = readFileSync(`/proc/${service.pid}/smaps`, 'utf8');
+  } catch {
+    return { file: NaN, brk: NaN, pages: NaN, anon: NaN };
+  }
+  let kind = 'anon';
+  for (const line of text.split('\n')) {
+    const mapping = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (mapping) {
+      const [, from, to, name] = mapping;
+      const size = Number.parseInt(to, 16) - Number.parseInt(from, 16);
+      kind = name === '[heap]' ? 'brk' : name.startsWith('/') ? 'file' : name === '' && size === 262_144 ? 'pages' : 'anon';
+    } else if (line.startsWith('Rss:')) kinds[kind] += Number(line.slice(4).trim().split(' ')[0]) * 1024;
+  }
+  return kinds;
+}
+
 async function memory() {
   const text = await (await fetch(`${service.http}/metrics`)).text();
   const value = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
@@ -85,6 +113,14 @@ async function memory() {
     heap: value('nodejs_heap_size_used_bytes'),
     heapTotal: value('nodejs_heap_size_total_bytes'),
     external: value('nodejs_external_memory_bytes'),
+    ...residentByKind(),
+    // Where V8's reservation goes: the young generation, old objects, compiled code, large objects.
+    ...Object.fromEntries(
+      ['new', 'old', 'code', 'large_object'].map((space) => [
+        `space_${space}`,
+        Number(new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${space}"\\} (\\S+)$`, 'm').exec(text)?.[1]),
+      ]),
+    ),
   };
 }
 
@@ -157,7 +193,7 @@ const report = [
           FILLED_BY_MINUTE_4,
         )
           .map(([name, value]) => `${name}=${value}`)
-          .join(', ')}: on the defaults they fill for 68, 15 and 5 minutes);`),
+          .join(', ')}: on the defaults they fill for 68, 15, 5 and 21 minutes);`),
   `a keep-alive publisher (Node's agent) at ${RATE} events/s with an Idempotency-Key per request, over the four channels; 20 WebSocket subscribers`,
   "(ws' defaults), 5 SSE subscribers, one live dashboard viewer. Memory from the service's /metrics every 10 s: RSS the median of the minute, heap",
   'the lowest reading of the minute.',
@@ -174,14 +210,14 @@ const report = [
   '',
   `Goal (0 failed requests, RSS and heap growth under 5 MB): ${met ? 'met' : 'not met'}.`,
   '',
-  'Memory by minute, MB (RSS median / heap used, lowest / heap reserved by V8, median / external (buffers), median):',
+  'Memory by minute, MB: RSS, median / heap used, lowest / heap reserved by V8 / external (buffers); then V8 reserved by space (new, old, code, large objects); then resident by mapping (V8 pages, malloc main arena, other anonymous, files). Medians of the minute but the heap used.',
   '',
   Array.from({ length: MINUTES }, (_, minute) => {
     const readings = minuteOf(minute, minute + 1);
     const middle = (field) => mb(median(readings.map((sample) => sample[field])));
     return readings.length === 0
       ? ''
-      : `${minute}: ${middle('rss')} / ${mb(Math.min(...readings.map((sample) => sample.heap)))} / ${middle('heapTotal')} / ${middle('external')}`;
+      : `${minute}: ${middle('rss')} / ${mb(Math.min(...readings.map((sample) => sample.heap)))} / ${middle('heapTotal')} / ${middle('external')} (${['new', 'old', 'code', 'large_object'].map((space) => middle(`space_${space}`)).join(', ')}) (${['pages', 'brk', 'anon', 'file'].map((kind) => middle(kind)).join(', ')})`;
   })
     .filter(Boolean)
     .join('; '),

@@ -35,7 +35,12 @@ export const historyPath = (config: AppConfig): string => join(resolve(config.st
         if (!redis) {
           const durability = config.storage.durability;
           if (durability === 'memory') return new MemoryBus(options);
-          const store = new SqliteHistory(historyPath(config), durability === 'fsync' ? 'FULL' : 'NORMAL', newEpoch);
+          const store = new SqliteHistory(
+            historyPath(config),
+            durability === 'fsync' ? 'FULL' : 'NORMAL',
+            config.storage.sqlite_cache_kb,
+            newEpoch,
+          );
           return new DurableBus(store, { ...options, durability, isLocal: isDerivedChannel });
         }
         const bus = new RedisBus(redis, {

@@ -11,7 +11,7 @@ const inputs = (count: number, from = 0) => Array.from({ length: count }, (_, in
 
 /** A durable bus on `path`; a second one on the same path is the service after a restart (or a kill -9: see close). */
 function open(path: string, capacity = 100) {
-  const store = new SqliteHistory(path, 'NORMAL', newEpoch);
+  const store = new SqliteHistory(path, 'NORMAL', 2048, newEpoch);
   return new DurableBus(store, { ...busOptions(capacity), durability: 'disk', isLocal: (channel) => channel.startsWith('derived.') });
 }
 

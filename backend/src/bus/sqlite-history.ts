@@ -54,9 +54,10 @@ export class SqliteHistory {
   constructor(
     readonly path: string,
     synchronous: Synchronous,
+    cacheKb: number,
     newEpoch: () => string,
   ) {
-    this.db = openDatabase(path, 'channel history database', synchronous);
+    this.db = openDatabase(path, 'channel history database', synchronous, cacheKb);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS channels (
         channel TEXT PRIMARY KEY,

@@ -16,12 +16,9 @@ export function sseSource(config: AppConfig, stream: string): string | undefined
 
 export const DASHBOARD_PREFIX = 'dashboard.';
 export const dashboardChannel = (type: string): string => `${DASHBOARD_PREFIX}${type}`;
-/** Dashboard updates are deltas: enough to bridge a reconnect; a longer gap gets a fresh snapshot. */
-const DASHBOARD_HISTORY = 256;
-
 export function historySize(config: AppConfig, channel: string): number {
   if (channel.startsWith(HIGH_FREQUENCY_PREFIX)) return config.high_frequency_streams.buffer_size;
-  if (channel.startsWith(DASHBOARD_PREFIX)) return Math.min(DASHBOARD_HISTORY, config.service.history_size);
+  if (channel.startsWith(DASHBOARD_PREFIX)) return Math.min(config.live_dashboard.history_size, config.service.history_size);
   return config.service.history_size;
 }
 

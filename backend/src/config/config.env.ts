@@ -60,6 +60,7 @@ const FIXED_NAMES: Record<string, string> = {
   'redis.url': 'DATA_STREAMING_REDIS_URL',
   'storage.data_dir': 'DATA_STREAMING_DATA_DIR',
   'storage.durability': 'DATA_STREAMING_DURABILITY',
+  'storage.sqlite_cache_kb': 'DATA_STREAMING_SQLITE_CACHE_KB',
 };
 
 export type EnvKind = 'number' | 'boolean' | 'string' | 'list';

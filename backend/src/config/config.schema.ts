@@ -136,6 +136,11 @@ export const configSchema = z
         dashboards: z.array(z.enum(DASHBOARD_TYPES)).default([...DASHBOARD_TYPES]),
         /** Folder of the definition files; empty: config/dashboards of this installation. */
         definitions_dir: z.string().default(''),
+        /**
+         * Updates kept per dashboard to bridge a subscriber's reconnect (deltas: a longer gap gets a fresh snapshot).
+         * At one update per `update_interval`, 256 is about 21 minutes.
+         */
+        history_size: positiveInt.max(100_000).default(256),
       })
       .prefault({}),
     real_time_notifications: z
@@ -380,6 +385,12 @@ export const configSchema = z
          * commit: survives a power loss). Redis mode keeps history in Redis whatever this says.
          */
         durability: z.enum(DURABILITY_MODES).default('disk'),
+        /**
+         * SQLite's page cache per database file, in KiB (history, outbox, rule state). better-sqlite3's build sets
+         * 16 MiB, which fills over hours as rows are appended and swept; the writes touch only both ends of each
+         * table, so a small cache costs nothing and keeps memory flat.
+         */
+        sqlite_cache_kb: positiveInt.min(256).max(1_048_576).default(2048),
       })
       .prefault({}),
   })

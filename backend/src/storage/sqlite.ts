@@ -55,7 +55,8 @@ export function prepareDataDir(dir: string): void {
  */
 export type Synchronous = 'NORMAL' | 'FULL';
 
-export function openDatabase(path: string, what: string, synchronous: Synchronous): Database.Database {
+/** `cacheKb`: SQLite's page cache for this connection (`storage.sqlite_cache_kb`). */
+export function openDatabase(path: string, what: string, synchronous: Synchronous, cacheKb: number): Database.Database {
   let db: Database.Database | undefined;
   try {
     if (path !== ':memory:') makeDirectory(dirname(path));
@@ -63,6 +64,7 @@ export function openDatabase(path: string, what: string, synchronous: Synchronou
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
     db.pragma('busy_timeout = 5000');
+    db.pragma(`cache_size = -${cacheKb}`);
     // The WAL is reused after each checkpoint; this keeps a burst from leaving a large file behind.
     db.pragma('journal_size_limit = 67108864');
     db.exec('CREATE TABLE IF NOT EXISTS service_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');

@@ -3,7 +3,7 @@
 // same load generator, same machine, same run. Subscribers live in worker processes; the publisher posts over HTTP at
 // a fixed rate with its send time in each payload. Loopback only; every loop is bounded in count and time.
 // Usage: npm run bench:fanout [-- --scenarios S1,S4] [--targets floor,nchan,ours,ours2] [--rounds 3] [--duration 10]
-//        [--out file.md]
+//        [--client-inflate] [--out file.md]
 import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -76,6 +76,10 @@ function padding(bytes) {
   return text.slice(0, bytes);
 }
 const onlyTargets = arg('targets', '').split(',').filter(Boolean);
+// --client-inflate: subscribers of uncompressed scenarios also inflate a 2 KB message per message received, the work
+// their compressed twins' subscribers do, so that a twin's tail differs only by what the server does. On this shared
+// machine the generator's inflation competes with the server for the same two cores (a browser inflates on its own).
+const CLIENT_INFLATE = argv.includes('--client-inflate');
 
 async function freePort() {
   const server = createServer();
@@ -209,6 +213,8 @@ async function startOurs(count) {
       return transport === 'ws' ? `ws://127.0.0.1:${port}/ws/metrics_updates` : `http://127.0.0.1:${port}/sse/real_time_metrics`;
     },
     port: first.port,
+    // The service's own latency histogram (accept → socket write), to tell its share of a tail from the generator's.
+    metrics: `http://127.0.0.1:${first.port}/metrics`,
     stop: async () => {
       for (const { child } of instances) {
         child.kill('SIGTERM');
@@ -293,15 +299,45 @@ async function publishFor(target, rate, seconds, payloadBytes = 100) {
   return { sent: sent - failed, failed, elapsed };
 }
 
+/** The cumulative buckets of the service's data_streaming_latency_seconds for one transport: [[le, count], ...]. */
+async function serverLatencyBuckets(target, transport) {
+  if (!target.metrics) return undefined;
+  const text = await (await fetch(target.metrics)).text();
+  const label = transport === 'ws' ? 'websocket' : 'sse';
+  const pattern = new RegExp(
+    `^data_streaming_latency_seconds_bucket\\{(?=[^}]*transport="${label}")[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`,
+    'gm',
+  );
+  return [...text.matchAll(pattern)].map((match) => [match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2])]);
+}
+
+/** The upper bound (ms) of the bucket that holds the 99th percentile of what the service observed in between. */
+function serverP99(before, after) {
+  if (!before || !after?.length) return NaN;
+  const counts = after.map(([le, count], index) => [le, count - (before[index]?.[1] ?? 0)]);
+  const total = counts.at(-1)[1];
+  if (!(total > 0)) return NaN;
+  const bucket = counts.find(([, count]) => count >= 0.99 * total);
+  return bucket ? bucket[0] * 1000 : Infinity;
+}
+
 async function runScenario(scenario, target) {
-  const workers = Math.min(4, Math.max(scenario.compression ? 2 : 1, Math.ceil(scenario.subscribers / 500)));
+  // Twins with and without compression get the same generator: two processes for the 200 subscribers of the C
+  // scenarios (inflating a compressed stream is the generator's largest cost), one per 500 subscribers otherwise.
+  const workers = Math.min(4, Math.max(scenario.payload ? 2 : 1, Math.ceil(scenario.subscribers / 500)));
   const before = usage(target.pids());
   const children = [];
   const connectedReports = [];
   for (let index = 0; index < workers; index++) {
     const count = Math.floor(scenario.subscribers / workers) + (index < scenario.subscribers % workers ? 1 : 0);
     const url = target.subscribe(scenario.transport, index, scenario.compression);
-    const options = { url, transport: scenario.transport, count, compression: scenario.compression === true };
+    const options = {
+      url,
+      transport: scenario.transport,
+      count,
+      compression: scenario.compression === true,
+      inflateAlike: CLIENT_INFLATE && scenario.payload !== undefined && !scenario.compression,
+    };
     const child = fork(join(HERE, 'subscriber-worker.mjs'), [JSON.stringify(options)], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
@@ -331,10 +367,12 @@ async function runScenario(scenario, target) {
   };
   const cpuStart = usage(target.pids()).cpu;
   const generatorStart = generatorCpu();
+  const serverBefore = await serverLatencyBuckets(target, scenario.transport);
   const published = await publishFor(target, scenario.rate, DURATION_S, scenario.payload);
   const cpuEnd = usage(target.pids()).cpu;
   const generatorEnd = generatorCpu();
   await sleep(2000);
+  const serverAfter = await serverLatencyBuckets(target, scenario.transport);
   const results = await Promise.all(
     children.map(
       (child) =>
@@ -370,6 +408,7 @@ async function runScenario(scenario, target) {
     p50: pick(50),
     p90: pick(90),
     p99: pick(99),
+    serverP99: serverP99(serverBefore, serverAfter),
     max: latencies.length ? latencies[latencies.length - 1] : NaN,
     rssPerConnection: subscribers ? (idle.rss - before.rss) / subscribers : NaN,
     rss: idle.rss,
@@ -426,9 +465,19 @@ const rows = [...runs.values()].map(({ rounds, ...run }) => ({
   delivered: sum(rounds.map((result) => result.delivered)),
   loss: sum(rounds.map((result) => result.loss)),
   ...Object.fromEntries(
-    ['publishRate', 'deliveredPerSecond', 'wirePerMessage', 'p50', 'p90', 'p99', 'max', 'rssPerConnection', 'cpu', 'generatorCpu'].map(
-      (field) => [field, median(rounds.map((result) => result[field]))],
-    ),
+    [
+      'publishRate',
+      'deliveredPerSecond',
+      'wirePerMessage',
+      'p50',
+      'p90',
+      'p99',
+      'serverP99',
+      'max',
+      'rssPerConnection',
+      'cpu',
+      'generatorCpu',
+    ].map((field) => [field, median(rounds.map((result) => result[field]))]),
   ),
 }));
 
@@ -445,17 +494,17 @@ lines.push(
   `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; date ${new Date().toISOString()}.`,
 );
 lines.push(
-  `Command: \`npm run bench:fanout\` (${ROUNDS} rounds of ${DURATION_S} s of publishing per scenario and target, targets taking turns; load generator, publisher and server share the machine). Counts are summed over the rounds; rates, latencies, memory and CPU are the median of the rounds. Generator CPU (subscriber workers and publisher, of 200 %) near the machine's limit means the row measures the generator more than the target.`,
+  `Command: \`npm run bench:fanout\` (${ROUNDS} rounds of ${DURATION_S} s of publishing per scenario and target, targets taking turns; load generator, publisher and server share the machine). Counts are summed over the rounds; rates, latencies, memory and CPU are the median of the rounds. Generator CPU (subscriber workers and publisher, of 200 %) near the machine's limit means the row measures the generator more than the target. Server p99: the bucket of our service's own latency histogram (accept → socket write) that holds its 99th percentile over the same seconds, its share of the end-to-end tail.`,
   '',
 );
 if (missingPeers.length) lines.push(`Peers not measured: ${missingPeers.join('; ')}.`, '');
 lines.push(
-  '| scenario | target | subscribers (refused) | published msg/s | expected | delivered | loss | delivered msg/s | wire bytes/msg | p50 ms | p90 ms | p99 ms | max ms | p99 per round | RSS KB/conn | server CPU | generator CPU |',
+  '| scenario | target | subscribers (refused) | published msg/s | expected | delivered | loss | delivered msg/s | wire bytes/msg | p50 ms | p90 ms | p99 ms | server p99 ms | max ms | p99 per round | RSS KB/conn | server CPU | generator CPU |',
 );
-lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) {
   lines.push(
-    `| ${row.scenario.id} | ${row.name} | ${row.subscribers} (${row.refused}) | ${fmt(row.publishRate, 0)} | ${row.expected} | ${row.delivered} | ${row.loss} | ${fmt(row.deliveredPerSecond, 0)} | ${fmt(row.wirePerMessage, 0)} | ${fmt(row.p50, 2)} | ${fmt(row.p90, 2)} | ${fmt(row.p99, 2)} | ${fmt(row.max, 1)} | ${row.rounds.map((result) => fmt(result.p99, 1)).join(' / ')} | ${kb(row.rssPerConnection)} | ${fmt(row.cpu * 100, 0)}% | ${fmt(row.generatorCpu * 100, 0)}% |`,
+    `| ${row.scenario.id} | ${row.name} | ${row.subscribers} (${row.refused}) | ${fmt(row.publishRate, 0)} | ${row.expected} | ${row.delivered} | ${row.loss} | ${fmt(row.deliveredPerSecond, 0)} | ${fmt(row.wirePerMessage, 0)} | ${fmt(row.p50, 2)} | ${fmt(row.p90, 2)} | ${fmt(row.p99, 2)} | ${Number.isFinite(row.serverP99) ? `≤ ${fmt(row.serverP99, 1)}` : '-'} | ${fmt(row.max, 1)} | ${row.rounds.map((result) => fmt(result.p99, 1)).join(' / ')} | ${kb(row.rssPerConnection)} | ${fmt(row.cpu * 100, 0)}% | ${fmt(row.generatorCpu * 100, 0)}% |`,
   );
 }
 lines.push('', '## Ratios of data-streaming-api to each peer (medians of the same run)', '');
@@ -542,7 +591,7 @@ for (const [on, off] of [
     (ours, nchan) => {
       const plain = find(off, 'ours');
       return (
-        `p99 ${fmt(ours.p99, 2)} ms vs ${fmt(plain?.p99, 2)} ms uncompressed; wire ${fmt(ours.wirePerMessage, 0)} vs ${fmt(plain?.wirePerMessage, 0)} bytes/msg; ` +
+        `p99 ${fmt(ours.p99, 2)} ms vs ${fmt(plain?.p99, 2)} ms uncompressed (the service's own: ≤ ${fmt(ours.serverP99, 1)} vs ≤ ${fmt(plain?.serverP99, 1)} ms); wire ${fmt(ours.wirePerMessage, 0)} vs ${fmt(plain?.wirePerMessage, 0)} bytes/msg; ` +
         `loss ${ours.loss}; nchan compressed p99 ${fmt(nchan?.p99, 2)} ms, ${fmt(nchan?.wirePerMessage, 0)} bytes/msg; ws floor compressed p99 ${fmt(find(on, 'floor')?.p99, 2)} ms`
       );
     },

@@ -2,7 +2,8 @@
 // latency of every message it gets, and reports to the orchestrator over IPC. Loopback only; every loop bounded.
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { constants, createGunzip, inflateRawSync } from 'node:zlib';
+import { StringDecoder } from 'node:string_decoder';
+import { Gunzip, InflateRaw, constants, deflateRawSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
@@ -50,16 +51,62 @@ function record(text) {
 }
 
 const TAIL = Buffer.from([0, 0, 0xff, 0xff]);
-const WINDOW = 32_768;
+
+/**
+ * A decompressor that lives as long as its connection and inflates each piece synchronously, as a browser does on
+ * a machine of its own: one zlib stream per connection, driven through its native handle (Node's public API has
+ * either a new stream per call, which costs twice as much for a 2 KB message, or thread-pool jobs, which queue every
+ * connection of this process behind each other, so the generator rather than the server would set the latency).
+ * One stream per connection decodes both kinds of server: one that keeps its context (each message may refer to the
+ * ones before, which the stream remembers) and one that starts afresh per message (nothing refers back). The
+ * inflater takes its input in parts (a frame's payload, then the tail it lacks) and answers a view into its own
+ * output buffer, valid until its next call, so a message costs no allocation but its text.
+ */
+function syncInflater(stream) {
+  const handle = stream._handle;
+  const state = stream._writeState;
+  if (typeof handle?.writeSync !== 'function' || !state) throw new Error("this Node's zlib has no synchronous handle");
+  const out = Buffer.allocUnsafe(65_536);
+  let pieces = [];
+  let produced = 0;
+  const feed = (input) => {
+    let offset = 0;
+    let available = input.length;
+    for (;;) {
+      handle.writeSync(constants.Z_SYNC_FLUSH, input, offset, available, out, produced, out.length - produced);
+      const [outLeft, inLeft] = state;
+      produced = out.length - outLeft;
+      offset += available - inLeft;
+      available = inLeft;
+      // A full output buffer may hide more output: keep a copy and go on; otherwise the input is used up.
+      if (outLeft !== 0) break;
+      pieces.push(Buffer.from(out));
+      produced = 0;
+    }
+  };
+  return (...inputs) => {
+    pieces = [];
+    produced = 0;
+    for (const input of inputs) feed(input);
+    return pieces.length === 0 ? out.subarray(0, produced) : Buffer.concat([...pieces, out.subarray(0, produced)]);
+  };
+}
+
+/**
+ * With `inflateAlike` (uncompressed scenarios run with --client-inflate), each message received also costs the
+ * inflation of a 2 KB message of dashboard text, as it does for a subscriber of the compressed twin.
+ */
+const inflateAlike = (() => {
+  if (!options.inflateAlike) return () => undefined;
+  const text = Array.from({ length: 200 }, (_, index) => `gpu-node=${(index * 7919) % 1000} latency_ms=${index * 3} `).join('');
+  const segment = deflateRawSync(Buffer.from(text.slice(0, 2048)), { level: 1, finishFlush: constants.Z_SYNC_FLUSH });
+  const inflate = syncInflater(new InflateRaw());
+  return () => inflate(segment);
+})();
 
 /**
  * A WebSocket subscriber that offers what `ws` and browsers offer (permessage-deflate; client_max_window_bits) and
- * inflates each message synchronously on arrival, as a browser does on its own connection; `ws` would queue the
- * inflation of all sockets of this process through the thread pool, and the generator, not the server, would set
- * the latency. The last 32 KB of output is the next message's dictionary, which is what context takeover means, so
- * servers that keep a context per socket (the ws floor) decode too; a server that answers server_no_context_takeover
- * needs no dictionary, and a client keeps none (as browsers reset their inflater then). Reads frames only; answers
- * pings.
+ * inflates each message on arrival with its connection's own inflater. Reads frames only; answers pings.
  */
 function openDeflateSocket() {
   return new Promise((done) => {
@@ -89,10 +136,8 @@ function openDeflateSocket() {
       connected++;
       done();
       const negotiated = response.headers['sec-websocket-extensions'] ?? '';
-      const deflate = /permessage-deflate/.test(negotiated);
-      const takeover = !/server_no_context_takeover/.test(negotiated);
+      const inflate = /permessage-deflate/.test(negotiated) ? syncInflater(new InflateRaw()) : undefined;
       let buffer = head;
-      let window = Buffer.alloc(0);
       let fragments = [];
       let compressed = false;
       socket.on('data', (chunk) => {
@@ -129,18 +174,8 @@ function openDeflateSocket() {
           } else if (opcode === 0) fragments.push(payload);
           else continue;
           if ((first & 0x80) === 0) continue;
-          let data = fragments.length === 1 ? fragments[0] : Buffer.concat(fragments);
-          if (compressed && deflate) {
-            data = inflateRawSync(Buffer.concat([data, TAIL]), {
-              finishFlush: constants.Z_SYNC_FLUSH,
-              ...(window.length ? { dictionary: window } : {}),
-            });
-            if (takeover) {
-              window = Buffer.concat([window, data]);
-              if (window.length > WINDOW) window = window.subarray(window.length - WINDOW);
-            }
-          }
-          record(data.toString());
+          const data = fragments.length === 1 ? fragments[0] : Buffer.concat(fragments);
+          record(compressed && inflate ? inflate(data, TAIL).toString() : data.toString());
         }
       });
       socket.on('close', () => {
@@ -170,7 +205,10 @@ function openWebSocket() {
       settle(false);
     });
     socket.on('error', () => settle(false));
-    socket.on('message', (data) => record(String(data)));
+    socket.on('message', (data) => {
+      inflateAlike();
+      record(String(data));
+    });
     socket.on('close', () => {
       if (settled && connected > 0 && !stopping) closedEarly++;
     });
@@ -190,12 +228,13 @@ function openEventSource() {
       }
       connected++;
       done();
-      const body = response.headers['content-encoding'] === 'gzip' ? response.pipe(createGunzip()) : response;
-      if (options.compression && body === response) process.stderr.write('subscriber worker: SSE answered without gzip\n');
-      body.setEncoding('utf8');
+      const gunzip = response.headers['content-encoding'] === 'gzip' ? syncInflater(new Gunzip()) : undefined;
+      if (options.compression && !gunzip) process.stderr.write('subscriber worker: SSE answered without gzip\n');
+      const decoder = new StringDecoder('utf8');
       let buffer = '';
-      body.on('data', (chunk) => {
-        buffer += chunk;
+      response.on('data', (chunk) => {
+        if (!gunzip) inflateAlike();
+        buffer += decoder.write(gunzip ? gunzip(chunk) : chunk);
         // Only complete events (up to the last blank line) are scanned; the rest waits for the next chunk.
         const end = buffer.lastIndexOf('\n\n');
         if (end < 0) return;

@@ -10,18 +10,18 @@ describe('OutboxRepository', () => {
 
   // One process per file: both handles are the same repository.
   outboxContract(() => {
-    const outbox = new OutboxRepository(path());
+    const outbox = new OutboxRepository(path(), 2048);
     return Promise.resolve([outbox, outbox] as const);
   });
 
   it('survives reopening: pending work and leases from a dead process come back', async () => {
     const file = path();
-    const before = new OutboxRepository(file);
+    const before = new OutboxRepository(file, 2048);
     await before.insert(notification('a'), [{ channel: 'websocket' }, { channel: 'email' }], 1000);
     await before.claimDue(10, 60_000, 2000);
     await before.markDelivered('id-a', 'websocket', 2500);
     await before.close();
-    const after = new OutboxRepository(file);
+    const after = new OutboxRepository(file, 2048);
     expect(await after.claimDue(10, 1000, 3000)).toEqual([]);
     expect(await after.releaseLeases()).toBe(1);
     expect((await after.claimDue(10, 1000, 3000)).map((claim) => claim.channel)).toEqual(['email']);
@@ -29,7 +29,7 @@ describe('OutboxRepository', () => {
   });
 
   it('rejects, rather than throws, when the database cannot be used', async () => {
-    const outbox = new OutboxRepository(path());
+    const outbox = new OutboxRepository(path(), 2048);
     await outbox.close();
     await expect(outbox.counts()).rejects.toThrow(/not open/);
   });

@@ -26,8 +26,8 @@ export class OutboxRepository implements Outbox {
   private readonly db: Database.Database;
   private readonly statements;
 
-  constructor(path: string) {
-    this.db = openDatabase(path, 'notification outbox', 'FULL');
+  constructor(path: string, cacheKb: number) {
+    this.db = openDatabase(path, 'notification outbox', 'FULL', cacheKb);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS notifications (
         id TEXT PRIMARY KEY,

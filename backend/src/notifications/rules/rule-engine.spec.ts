@@ -47,7 +47,7 @@ function engineWith(
       return Promise.resolve({ id: String(sent.length), deduplicated: false, channels: [] });
     },
   };
-  const saved = new SqliteRuleStates(statePath);
+  const saved = new SqliteRuleStates(statePath, 2048);
   const engine = new RuleEngineService(
     config,
     store as unknown as MetricStoreService,

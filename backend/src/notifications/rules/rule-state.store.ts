@@ -47,8 +47,8 @@ function parseRow(name: string, text: string, states: Map<string, PersistedRuleS
 export class SqliteRuleStates implements RuleStateStore {
   private readonly db: Database.Database;
 
-  constructor(path: string) {
-    this.db = openDatabase(path, 'rule state database', 'FULL');
+  constructor(path: string, cacheKb: number) {
+    this.db = openDatabase(path, 'rule state database', 'FULL', cacheKb);
     this.db.exec('CREATE TABLE IF NOT EXISTS rule_states (name TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL)');
   }
 
