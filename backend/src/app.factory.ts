@@ -7,6 +7,8 @@ import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { withProtocolSchemas } from './common/openapi';
+import { SERVICE_VERSION } from './common/version';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AppModule } from './app.module';
@@ -32,14 +34,16 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('data-streaming-api')
-      .setDescription('Live events and metrics of the LLM platform over HTTP, WebSocket and SSE. Wire format: docs/PROTOCOL.md.')
-      .setVersion('0.1.0')
-      .addBearerAuth()
-      .build(),
+  const document = withProtocolSchemas(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('data-streaming-api')
+        .setDescription('Live events and metrics of the LLM platform over HTTP, WebSocket and SSE. Wire format: docs/PROTOCOL.md.')
+        .setVersion(SERVICE_VERSION)
+        .addBearerAuth()
+        .build(),
+    ),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json' });
 

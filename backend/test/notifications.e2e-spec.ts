@@ -170,7 +170,9 @@ describe('notifications', () => {
     expect(missing.body).toMatchObject({ error: 'invalid_notification', message: expect.stringContaining('message:') });
     const unknown = await send(service, { type: 'test', message: 'x', channel: 'pigeon' });
     expect(unknown.status).toBe(400);
-    expect((unknown.body as { message: string }).message).toBe('channel: expected one of: websocket, sse, email, slack, all');
+    expect((unknown.body as { message: string }).message).toBe(
+      'the notification is invalid: channel: expected one of: websocket, sse, email, slack, all',
+    );
     const priority = await send(service, { type: 'test', message: 'x', channel: 'websocket', priority: 'urgent' });
     expect((priority.body as { message: string }).message).toContain('priority');
     expect((await getJson(service.http, '/notifications/00000000-0000-4000-8000-000000000000')).status).toBe(404);

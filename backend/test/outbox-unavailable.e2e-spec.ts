@@ -3,16 +3,7 @@
  * clear 503 that tells the sender to retry, reads fail the same way, and the service keeps running. Needs no Redis:
  * it points at a port where nothing listens.
  */
-import { createServer } from 'node:net';
-import { getJson, post, sleep, startApp, type RunningApp } from './support/app';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+import { freePort, getJson, post, sleep, startApp, type RunningApp } from './support/app';
 
 describe('the notification outbox while Redis is unreachable', () => {
   let service: RunningApp;

@@ -90,11 +90,11 @@ describe('DataSource against the backend', () => {
       10_000,
       'one shared connection'
     ).catch((error: Error) => {
-      throw new Error(`${error.message} (the backend counts ${seen}, the hub ${ds.hub.size})`);
+      throw new Error(`${error.message} (the backend counts ${seen}, the client ${ds.live.connections})`);
     });
     await backend.publish([tick(1, 'business_events')]);
     await eventually(() => (first.values().length === 1 && second.values().length === 1 ? true : undefined));
-    expect(ds.hub.size).toBe(1);
+    expect(ds.live.connections).toBe(1);
     first.subscription.unsubscribe();
     expect(await backend.websocketConnections()).toBe(1);
     second.subscription.unsubscribe();
@@ -103,7 +103,7 @@ describe('DataSource against the backend', () => {
       5000,
       'the backend to count no connection'
     );
-    expect(ds.hub.size).toBe(0);
+    expect(ds.live.connections).toBe(0);
   });
 
   it('keeps a frame of at most its capacity over 10,000 messages, with flat memory', async () => {

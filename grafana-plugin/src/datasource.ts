@@ -17,10 +17,16 @@ import {
   createDataFrame,
 } from '@grafana/data';
 import { Observable, merge } from 'rxjs';
-import { ChannelHub, SocketFactory, SocketLike } from './live/channel-hub';
+import { createClient, type Client, type Gap, type SocketFactory, type SocketLike } from '@data-streaming/client';
 import { LiveFrame, eventRows } from './live/frames';
 import { HttpClient, grafanaHttp } from './live/http';
 import { DEFAULT_QUERY, DataStreamingOptions, DataStreamingQuery, WireEvent } from './types';
+
+/** What a panel says when the service could not fill a gap in its data. */
+function gapNotice(gap: Gap): string {
+  const why = gap.reason === 'epoch_changed' ? 'the service restarted' : 'the gap was longer than its history';
+  return `Events may be missing: ${why} (resumed at ${gap.welcome?.last_id ?? 'the newest event'}).`;
+}
 
 const DEFAULT_CAPACITY = 1000;
 const MAX_CAPACITY = 100_000;
@@ -55,10 +61,10 @@ export interface DataSourceDependencies {
 }
 
 export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingOptions> {
-  readonly hub: ChannelHub;
+  /** The live connections: one socket per channel, shared by every panel of this data source. */
+  readonly live: Client;
   private readonly http: HttpClient;
   private readonly httpBase: string;
-  private readonly wsBase: string;
   private readonly token: string | undefined;
 
   constructor(
@@ -76,10 +82,14 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
       this.httpBase = `${(instanceSettings.url ?? '').replace(/\/+$/, '')}/api`;
     }
     const absolute = /^https?:\/\//.test(this.httpBase) ? this.httpBase : `${origin}${this.httpBase}`;
-    this.wsBase = absolute.replace(/^http/, 'ws');
     this.http = dependencies.http ?? grafanaHttp;
-    // The browser's WebSocket; its handler types are narrower than SocketLike's, which is all this code relies on.
-    this.hub = new ChannelHub(dependencies.createSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike));
+    this.live = createClient({
+      url: absolute,
+      ...(this.token ? { credential: { token: this.token } } : {}),
+      // The browser's WebSocket; its handler types are narrower than SocketLike's, which is all the client relies on.
+      createSocket:
+        dependencies.createSocket ?? ((url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike),
+    });
   }
 
   getDefaultQuery(_app: CoreApp): Partial<DataStreamingQuery> {
@@ -88,10 +98,6 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
 
   filterQuery(query: DataStreamingQuery): boolean {
     return query.queryType === 'dashboard' ? Boolean(query.dashboard && query.panel) : Boolean(query.channel);
-  }
-
-  private liveUrl(path: string): string {
-    return `${this.wsBase}${path}${this.token ? `?token=${encodeURIComponent(this.token)}` : ''}`;
   }
 
   private get<T>(path: string) {
@@ -131,7 +137,7 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
         };
         subscriber.next({ data: [live.frame], key, state: LoadingState.Streaming });
       });
-      const subscription = this.hub.subscribe(this.liveUrl(`/ws/${encodeURIComponent(target.channel ?? '')}`), {
+      const subscription = this.live.subscribe(target.channel ?? '', {
         onEvents: (events) => {
           const rows = eventRows(events, target);
           if (rows.length > 0) {
@@ -139,8 +145,12 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
             emit.request();
           }
         },
-        onNotice: (text) => {
-          notices.push(text);
+        onGap: (gap) => {
+          notices.push(gapNotice(gap));
+          emit.request();
+        },
+        onError: (error) => {
+          notices.push(`${target.channel}: ${error.message}`);
           emit.request();
         },
       });
@@ -188,7 +198,7 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
             subscriber.next({ data: [], key, state: LoadingState.Error, errors: [{ message: error.message }] });
           }
         });
-      const subscription = this.hub.subscribe(this.liveUrl(`/ws/dashboards/${encodeURIComponent(dashboard)}`), {
+      const subscription = this.live.subscribe(`dashboards/${dashboard}`, {
         onSnapshot: (data) => show(pick(data)),
         onEvents: (events: WireEvent[]) => {
           for (const event of events) {

@@ -46,30 +46,5 @@ export interface DataStreamingSecureJsonData {
   apiKey?: string;
 }
 
-/** A frame of the service's wire protocol (docs/PROTOCOL.md). */
-export interface WireEvent {
-  kind: 'event';
-  id: string;
-  channel: string;
-  type: string;
-  timestamp: string;
-  key?: string;
-  data: unknown;
-}
-
-export type ServerFrame =
-  | WireEvent
-  | { kind: 'batch'; channel: string; events: WireEvent[] }
-  | {
-      kind: 'welcome';
-      channel: string;
-      epoch: string;
-      last_id: string;
-      resumed: boolean;
-      recovered: boolean;
-      reason?: string;
-      replayed: number;
-    }
-  | { kind: 'snapshot'; channel: string; id: string; data: unknown }
-  | { kind: 'error'; code: number; reason: string; message: string }
-  | { kind: 'pong' };
+/** The service's wire protocol (docs/PROTOCOL.md), typed by its protocol package. */
+export type { ServerFrame, WireEvent } from '@data-streaming/protocol';

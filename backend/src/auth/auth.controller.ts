@@ -1,9 +1,11 @@
 /** GET /auth/verify (what a credential may do) and POST /auth/token (subscriber tokens for an API key with read). */
+import { ApiErrors, ApiJsonBody, ApiJsonResponse } from '../common/openapi';
+import { tokenRequestSchema } from '@data-streaming/protocol';
 import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { z } from 'zod';
 import { ApiError } from '../common/api-error';
+import { parseBody } from '../common/parse-body';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { Access } from './access.guard';
@@ -12,11 +14,6 @@ import { OPEN } from './principal';
 import { TokenService } from './tokens';
 
 const DASHBOARD_NAME = /^dashboard\.[a-z][a-z0-9_]{0,63}$/;
-
-const tokenRequest = z.strictObject({
-  channels: z.array(z.string().min(1).max(128)).min(1).max(256),
-  ttl: z.number().optional(),
-});
 
 @ApiTags('auth')
 @ApiBearerAuth()
@@ -31,6 +28,8 @@ export class AuthController {
   @Get('verify')
   @Access('any')
   @ApiOperation({ summary: 'Checks the credential of the request: 401 when missing or wrong; its kind, scopes and channels' })
+  @ApiJsonResponse(200, 'VerifyResponse', 'What the credential may do')
+  @ApiErrors('unauthorized', 'invalid_token', 'token_expired')
   verify(@Req() request: Request): Record<string, unknown> {
     const principal = this.credentials.authenticate(bearer(request.headers.authorization)) ?? OPEN;
     return {
@@ -47,20 +46,22 @@ export class AuthController {
   @HttpCode(201)
   @Access('key')
   @ApiOperation({ summary: 'Issues a short-lived subscriber token (JWT) for the listed channels; needs an API key with read' })
-  @ApiBody({ schema: { example: { channels: ['metrics_updates', 'real_time_metrics'], ttl: 900 } } })
+  @ApiJsonBody('TokenRequest', 'e.g. {"channels": ["metrics_updates", "real_time_metrics"], "ttl": 900}')
+  @ApiJsonResponse(201, 'TokenResponse', 'A subscriber token for the channels')
+  @ApiErrors('invalid_token_request', 'bad_request', 'unauthorized', 'forbidden')
   token(@Req() request: Request, @Body() body: unknown): Record<string, unknown> {
-    const parsed = tokenRequest.safeParse(body);
-    if (!parsed.success) {
-      throw ApiError.badRequest('expected {"channels": ["<channel or stream>", ...], "ttl": <seconds>}', {
-        problems: parsed.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message })),
-      });
-    }
+    const asked = parseBody(
+      tokenRequestSchema,
+      body,
+      'invalid_token_request',
+      'expected {"channels": ["<channel or stream>", ...], "ttl": <seconds>}',
+    );
     const known = this.readableNames();
-    const unknown = parsed.data.channels.filter((name) => name !== '*' && !known.has(name) && !DASHBOARD_NAME.test(name));
+    const unknown = asked.channels.filter((name) => name !== '*' && !known.has(name) && !DASHBOARD_NAME.test(name));
     if (unknown.length > 0) throw ApiError.badRequest(`unknown channels: ${unknown.join(', ').slice(0, 200)}`, { known: [...known] });
-    const ttl = this.tokens.ttl(parsed.data.ttl);
+    const ttl = this.tokens.ttl(asked.ttl);
     const principal = this.credentials.authenticate(bearer(request.headers.authorization)) ?? OPEN;
-    const { token, claims } = this.tokens.issue(principal.id, parsed.data.channels, ttl);
+    const { token, claims } = this.tokens.issue(principal.id, asked.channels, ttl);
     return {
       token,
       token_type: 'Bearer',

@@ -56,6 +56,49 @@ describe('ChannelLog', () => {
   });
 });
 
+describe('ChannelLog by acceptance time', () => {
+  const unbounded = { capacity: 4, maxBytes: 1e9, maxAgeMs: 1e12 };
+  /** Offsets 1..6 accepted at t0, t0, t0 + 10, t0 + 10, t0 + 20, t0 + 30: the ring of 4 has wrapped and holds 3..6. */
+  function wrapped(): ChannelLog {
+    const log = new ChannelLog('a', 'e', unbounded);
+    for (const at of [t0, t0, t0 + 10, t0 + 10, t0 + 20, t0 + 30]) log.append(message(log, at));
+    return log;
+  }
+
+  it('finds the first message held at or after a time, by binary search over the wrapped ring', () => {
+    const log = wrapped();
+    expect(log.state()).toMatchObject({ firstOffset: 3, lastOffset: 6 });
+    expect([t0 - 1, t0 + 10, t0 + 11, t0 + 20, t0 + 30, t0 + 31].map((at) => log.firstAtOrAfter(at))).toEqual([3, 3, 5, 5, 6, 7]);
+    expect(log.range(4, 5).map((held) => held.offset)).toEqual([4, 5]);
+    expect(log.range(1, 99).map((held) => held.offset)).toEqual([3, 4, 5, 6]);
+    expect(new ChannelLog('b', 'e', unbounded).firstAtOrAfter(t0)).toBe(1);
+  });
+
+  it('knows from which time it is complete: after the newest message that left', () => {
+    const log = wrapped();
+    // 1 and 2 (accepted at t0) left: everything from t0 + 1 on is held, from t0 on is not.
+    expect([log.keepsSince(t0 + 1), log.keepsSince(t0)]).toEqual([true, false]);
+    expect(log.completeSince()).toBe(t0 + 10);
+    const young = new ChannelLog('a', 'e', { capacity: 10, maxBytes: 1e9, maxAgeMs: 1000 });
+    young.append(message(young, t0));
+    expect(young.keepsSince(0)).toBe(true);
+    young.trim(t0 + 5000);
+    // Nothing held: complete from just after the newest that left.
+    expect([young.keepsSince(t0), young.keepsSince(t0 + 1), young.completeSince()]).toEqual([false, true, t0 + 1]);
+  });
+
+  it('after a restore, counts what was not read back as having left no later than the oldest message that was', () => {
+    const source = wrapped();
+    const log = new ChannelLog('a', 'e', unbounded);
+    log.restore(source.slice(1), 6, t0 + 30);
+    expect([log.keepsSince(t0 + 11), log.keepsSince(t0 + 10)]).toEqual([true, false]);
+    const whole = new ChannelLog('a', 'e', unbounded);
+    const first = message(whole, t0);
+    whole.restore([first], 1, t0);
+    expect(whole.keepsSince(0)).toBe(true);
+  });
+});
+
 describe('ReceiptCache', () => {
   const limits = { windowMs: 60_000, maxKeys: 2 };
 

@@ -2,6 +2,10 @@
  * One channel's history in memory: its newest messages in offset order, indexed by offset in a ring so that a resume
  * is a slice. Bounded three ways: `history_size` messages, `history_max_bytes` bytes and `history_max_age`; the
  * oldest messages leave first. The in-memory bus keeps only this; the durable bus keeps the same set on disk too.
+ *
+ * Messages are also found by acceptance time (`at`), by binary search: one clock stamps a channel's messages in offset
+ * order, so their times do not go down (were the wall clock set back, a search by time would start a little off; a
+ * join with live messages goes by offset and stays exact).
  */
 import type { ChannelState, Listener } from './bus.port';
 import type { StreamMessage } from './stream-message';
@@ -23,6 +27,11 @@ export class ChannelLog {
   private head = 1;
   /** Payload bytes of the messages held. */
   bytes = 0;
+  /**
+   * The newest acceptance time of a message that left the history, undefined while none has: every message accepted
+   * after it is still held.
+   */
+  private droppedAt: number | undefined;
   readonly listeners = new Set<Listener>();
 
   constructor(
@@ -55,6 +64,12 @@ export class ChannelLog {
   restore(messages: readonly StreamMessage[], lastOffset: number, now = Date.now()): void {
     this.lastOffset = lastOffset;
     this.head = lastOffset + 1;
+    const first = messages[0];
+    // Messages that left before the restart are not read back: they were accepted no later than the oldest one that
+    // is (or, when none is, before the age bound, the only bound that empties a history).
+    if (lastOffset > 0 && (first?.offset ?? lastOffset + 1) > 1) this.droppedAt = first?.at ?? now - this.retention.maxAgeMs;
+    const cut = messages[messages.length - this.capacity - 1];
+    if (cut) this.droppedAt = Math.max(this.droppedAt ?? cut.at, cut.at);
     const kept = messages.slice(-this.capacity);
     if (kept.length > 0) this.head = (kept[0] as StreamMessage).offset;
     for (const message of kept) {
@@ -86,7 +101,9 @@ export class ChannelLog {
 
   private dropOldest(): void {
     const slot = this.head % this.capacity;
-    this.bytes -= (this.ring[slot] as StreamMessage).byteLength;
+    const dropped = this.ring[slot] as StreamMessage;
+    this.bytes -= dropped.byteLength;
+    this.droppedAt = Math.max(this.droppedAt ?? dropped.at, dropped.at);
     this.ring[slot] = undefined;
     this.head++;
   }
@@ -98,6 +115,40 @@ export class ChannelLog {
       out.push(this.ring[offset % this.capacity] as StreamMessage);
     }
     return out;
+  }
+
+  /** The messages held from `fromOffset` to `toOffset` (both included), oldest first. */
+  range(fromOffset: number, toOffset: number): StreamMessage[] {
+    const out: StreamMessage[] = [];
+    for (let offset = Math.max(fromOffset, this.head); offset <= Math.min(toOffset, this.lastOffset); offset++) {
+      out.push(this.ring[offset % this.capacity] as StreamMessage);
+    }
+    return out;
+  }
+
+  /** The offset of the oldest message held that was accepted at or after `at`; lastOffset + 1 when none was. */
+  firstAtOrAfter(at: number): number {
+    let low = this.head;
+    let high = this.lastOffset + 1;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if ((this.ring[middle % this.capacity] as StreamMessage).at < at) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** Whether every message accepted at or after `at` is still held: none of them has left the history. */
+  keepsSince(at: number): boolean {
+    return this.droppedAt === undefined || this.droppedAt < at;
+  }
+
+  /**
+   * The time from which history is complete when it no longer reaches back to a time asked for: the oldest held
+   * message's acceptance, or just after the newest that left when none is held.
+   */
+  completeSince(): number {
+    return this.oldest()?.at ?? (this.droppedAt ?? 0) + 1;
   }
 
   /** The oldest message held, if any. */

@@ -102,6 +102,29 @@ describe('DurableBus', () => {
     expect(gap).toMatchObject({ recovered: false, reason: 'history_exceeded' });
   });
 
+  it('reads by acceptance time what it read back after a restart, and knows what did not come back', async () => {
+    const t0 = 1_800_000_000_000;
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      const first = bus();
+      for (const at of [t0, t0 + 100]) {
+        clock.mockReturnValue(at);
+        await first.publish('a', inputs(3));
+      }
+      // A history of 4 after the restart: offsets 3..6 come back, 1 and 2 (accepted at t0) do not.
+      const second = bus(4);
+      const since = await second.readFrom('a', t0 + 100);
+      expect(since).toMatchObject({ recovered: true, reached: t0 + 100, through: { epoch: first.epoch, offset: 6 } });
+      expect(since.messages.map((message) => message.offset)).toEqual([4, 5, 6]);
+      expect(await second.readFrom('a', t0)).toMatchObject({ recovered: false, reason: 'history_exceeded', reached: t0 });
+      const page = await second.history('a', { from: t0 + 1, to: t0 + 100, limit: 2, order: 'desc' });
+      expect(page).toMatchObject({ more: true, complete: true, oldest: { id: `${first.epoch}:3`, at: t0 } });
+      expect(page.messages.map((message) => message.offset)).toEqual([6, 5]);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('keeps derived channels in memory only: after a restart they start a new epoch', async () => {
     const first = bus();
     await first.publish('derived.x', inputs(3));

@@ -19,14 +19,17 @@ import {
   type Bus,
   type BusOptions,
   type ChannelState,
+  type HistoryQuery,
+  type HistoryResult,
   HistoryUnavailableError,
   type Listener,
   type ReadResult,
+  type TimeReadResult,
   type Unsubscribe,
 } from './bus.port';
 import { ChannelLog } from './channel-log';
-import { MemoryBus, readLog } from './memory.bus';
-import type { Position } from './position';
+import { MemoryBus, logHistory, readLog, readLogFrom } from './memory.bus';
+import type { HistoryStorage, Position } from '@data-streaming/protocol';
 import { ReceiptCache, type Idempotency, type PublishGroup, type PublishReceipt, type StoredReceipt } from './receipts';
 import { SqliteHistory } from './sqlite-history';
 import { StreamMessage, type PublishInput } from './stream-message';
@@ -236,6 +239,17 @@ export class DurableBus implements Bus {
     return readLog(this.channel(channel).log, after);
   }
 
+  // The logs hold what SQLite holds (restored from it at the first use), so time reads need not touch the disk.
+  readFrom(channel: string, from: number): Promise<TimeReadResult> {
+    if (this.options.isLocal(channel)) return this.local.readFrom(channel, from);
+    return readLogFrom(this.channel(channel).log, from);
+  }
+
+  history(channel: string, query: HistoryQuery): Promise<HistoryResult> {
+    if (this.options.isLocal(channel)) return this.local.history(channel, query);
+    return logHistory(this.channel(channel).log, query);
+  }
+
   state(channel: string): ChannelState {
     if (this.options.isLocal(channel)) return this.local.state(channel);
     const { log, startedAt } = this.channel(channel);
@@ -244,7 +258,7 @@ export class DurableBus implements Bus {
   }
 
   /** What /streams/status shows of the storage. */
-  storage(): Record<string, unknown> {
+  storage(): HistoryStorage {
     return {
       durability: this.options.durability,
       path: this.store.path,

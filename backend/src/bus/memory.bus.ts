@@ -5,16 +5,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  EpochChangedError,
   PositionAheadError,
   type Bus,
   type BusOptions,
   type ChannelState,
+  type HistoryQuery,
+  type HistoryResult,
   type Listener,
   type ReadResult,
+  type TimeReadResult,
   type Unsubscribe,
 } from './bus.port';
 import { ChannelLog } from './channel-log';
-import type { Position } from './position';
+import type { HistoryStorage, Position } from '@data-streaming/protocol';
 import { ReceiptCache, type Idempotency, type PublishGroup, type PublishReceipt } from './receipts';
 import { StreamMessage, type PublishInput } from './stream-message';
 
@@ -35,6 +39,49 @@ export function readLog(log: ChannelLog, after: Position): Promise<ReadResult> {
     messages: log.slice(after.offset + 1),
     recovered,
     ...(recovered ? {} : { reason: 'history_exceeded' as const }),
+  });
+}
+
+/** A log's answer to "what was accepted since `from`", shared by the adapters that keep logs in memory. */
+export function readLogFrom(log: ChannelLog, from: number): Promise<TimeReadResult> {
+  log.trim();
+  const recovered = log.keepsSince(from);
+  return Promise.resolve({
+    messages: log.slice(log.firstAtOrAfter(from)),
+    recovered,
+    ...(recovered ? {} : { reason: 'history_exceeded' as const }),
+    reached: recovered ? from : log.completeSince(),
+    through: { epoch: log.epoch, offset: log.lastOffset },
+  });
+}
+
+/** A page of a log's history by acceptance time, shared by the adapters that keep logs in memory. */
+export function logHistory(log: ChannelLog, query: HistoryQuery): Promise<HistoryResult> {
+  log.trim();
+  const { after, limit } = query;
+  if (after && after.epoch !== log.epoch) return Promise.reject(new EpochChangedError(log.name, after, log.epoch));
+  if (after && after.offset > log.lastOffset) return Promise.reject(new PositionAheadError(log.name, after, log.lastOffset));
+  // The range as offsets: [first accepted at or after `from`, last accepted at or before `to`].
+  let low = log.firstAtOrAfter(query.from ?? -Infinity);
+  let high = log.firstAtOrAfter(query.to + 1) - 1;
+  let messages: StreamMessage[];
+  let more: boolean;
+  if (query.order === 'asc') {
+    if (after) low = Math.max(low, after.offset + 1);
+    messages = log.range(low, Math.min(high, low + limit - 1));
+    more = low + limit - 1 < high;
+  } else {
+    if (after) high = Math.min(high, after.offset - 1);
+    messages = log.range(Math.max(low, high - limit + 1), high).reverse();
+    more = high - limit + 1 > low;
+  }
+  const oldest = log.oldest();
+  return Promise.resolve({
+    epoch: log.epoch,
+    messages,
+    more,
+    ...(oldest ? { oldest: { id: oldest.id, at: oldest.at } } : {}),
+    complete: (query.from === undefined || log.keepsSince(query.from)) && (query.order === 'desc' || !after || log.covers(after.offset)),
   });
 }
 
@@ -101,13 +148,21 @@ export class MemoryBus implements Bus {
     return readLog(this.log(channel), after);
   }
 
+  readFrom(channel: string, from: number): Promise<TimeReadResult> {
+    return readLogFrom(this.log(channel), from);
+  }
+
+  history(channel: string, query: HistoryQuery): Promise<HistoryResult> {
+    return logHistory(this.log(channel), query);
+  }
+
   state(channel: string): ChannelState {
     const log = this.log(channel);
     log.trim();
     return { ...log.state(), bytes: log.bytes, since: this.started.get(channel) };
   }
 
-  storage(): Record<string, unknown> {
+  storage(): HistoryStorage {
     return { durability: 'memory', idempotency_keys: this.receipts.size, idempotency_evicted: this.receipts.evicted };
   }
 

@@ -15,6 +15,10 @@
  *
  * Derived channels (dashboards, high-frequency views) are computed by every instance from the shared stream and
  * stay instance-local: they run on an in-memory bus inside this one.
+ *
+ * History by time: each stream entry carries `w`, the acceptance time (ms) the publishing script was given. A Lua
+ * script finds the first entry at or after a time by binary search over offsets (XRANGE ... COUNT 1 per step, about
+ * log2(history_size) steps) and reads the page in the same call: one round trip, never the whole stream.
  */
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
@@ -22,16 +26,21 @@ import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import type { RedisConnection } from '../redis/redis.connection';
 import {
+  EpochChangedError,
+  HistoryReadError,
   PositionAheadError,
   type Bus,
   type BusOptions,
   type ChannelState,
+  type HistoryQuery,
+  type HistoryResult,
   type Listener,
   type ReadResult,
+  type TimeReadResult,
   type Unsubscribe,
 } from './bus.port';
 import { MemoryBus } from './memory.bus';
-import type { Position } from './position';
+import type { HistoryStorage, Position } from '@data-streaming/protocol';
 import {
   IdempotencyConflictError,
   ReceiptCache,
@@ -81,6 +90,70 @@ return {epoch, first}`;
 const ENSURE = `
 redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
 return {redis.call('HGET', KEYS[1], 'epoch'), tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')}`;
+
+/**
+ * Lua helpers of the time scripts. `lower_bound(log, low, high, t)`: the lowest offset in [low, high] from which every
+ * entry was accepted at or after `t` (high when none in [low, high) was), by binary search over offsets; entries are
+ * in time order (one clock per publish; instances' clocks agree closely), offsets may have holes.
+ */
+const TIME_SEARCH = `
+local function offset_of(entry) return tonumber(string.sub(entry[1], 3)) end
+local function wall_of(entry)
+  local fields = entry[2]
+  for j = 1, #fields, 2 do
+    if fields[j] == 'w' then return tonumber(fields[j + 1]) end
+  end
+  return 0
+end
+local function lower_bound(log, low, high, t)
+  while low < high do
+    local middle = math.floor((low + high) / 2)
+    local entry = redis.call('XRANGE', log, '0-' .. middle, '+', 'COUNT', 1)[1]
+    if entry == nil or wall_of(entry) >= t then high = middle
+    else low = math.min(offset_of(entry) + 1, high) end
+  end
+  return low
+end
+local epoch = redis.call('HGET', KEYS[1], 'epoch') or ''
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+`;
+
+/**
+ * KEYS: meta, log. ARGV: from (ms). The epoch, the last offset, the oldest entry ({} when none) and every entry
+ * accepted at or after `from`.
+ */
+const READ_FROM = `${TIME_SEARCH}
+if oldest == nil then return {epoch, seq, {}, {}} end
+local start = lower_bound(KEYS[2], offset_of(oldest), seq + 1, tonumber(ARGV[1]))
+return {epoch, seq, oldest, redis.call('XRANGE', KEYS[2], '0-' .. start, '+')}`;
+
+/**
+ * KEYS: meta, log. ARGV: from (ms, '' for the oldest held), to (ms), limit, order (asc|desc), after (offset, '' for
+ * none). The epoch, the last offset, the oldest entry ({} when none) and up to limit + 1 entries of [from, to] after
+ * `after` in the order asked (one more than the page: whether another page follows).
+ */
+const HISTORY = `${TIME_SEARCH}
+if oldest == nil then return {epoch, seq, {}, {}} end
+local low = offset_of(oldest)
+if ARGV[1] ~= '' then low = lower_bound(KEYS[2], low, seq + 1, tonumber(ARGV[1])) end
+local high = lower_bound(KEYS[2], low, seq + 1, tonumber(ARGV[2]) + 1) - 1
+local count = tonumber(ARGV[3]) + 1
+if ARGV[4] == 'asc' then
+  if ARGV[5] ~= '' then low = math.max(low, tonumber(ARGV[5]) + 1) end
+  if low > high then return {epoch, seq, oldest, {}} end
+  return {epoch, seq, oldest, redis.call('XRANGE', KEYS[2], '0-' .. low, '0-' .. high, 'COUNT', count)}
+end
+if ARGV[5] ~= '' then high = math.min(high, tonumber(ARGV[5]) - 1) end
+if low > high then return {epoch, seq, oldest, {}} end
+return {epoch, seq, oldest, redis.call('XREVRANGE', KEYS[2], '0-' .. high, '0-' .. low, 'COUNT', count)}`;
+
+type StreamEntry = [string, string[]];
+/** What the time scripts answer: epoch ('' for a channel Redis does not know), last offset, oldest entry, entries. */
+type TimeScriptReply = [string, number, StreamEntry | [], StreamEntry[]];
+
+/** The oldest entry of a time script's reply, undefined when the stream is empty. */
+const oldestOf = (reply: TimeScriptReply): StreamEntry | undefined => (reply[2].length === 0 ? undefined : reply[2]);
 
 const FORWARD_BATCH = 500;
 /** Newest stream entries a forward looks through for publishes that already ran. */
@@ -225,6 +298,7 @@ export class RedisBus implements Bus {
   async publish(channel: string, events: readonly PublishInput[]): Promise<StreamMessage[]> {
     if (this.options.isLocal(channel)) return this.local.publish(channel, events);
     const acceptedAt = performance.now();
+    const wallMs = Date.now();
     const items = events.map((input) => ({
       channel,
       id: `${this.redis.instanceId}.${(++this.publishCount).toString(36)}`,
@@ -232,8 +306,8 @@ export class RedisBus implements Bus {
     }));
     if (!this.outage) {
       try {
-        const [epoch, first] = await this.append(channel, items, false);
-        return items.map((item, index) => messageOf(channel, epoch, first + index, item.tail, acceptedAt));
+        const [epoch, first] = await this.append(channel, items, false, wallMs);
+        return items.map((item, index) => messageOf(channel, epoch, first + index, item.tail, acceptedAt, wallMs));
       } catch (error) {
         // Not known whether the script ran; if it did, the forward finds the publish ids and skips them.
         this.goLocal(`publish to Redis failed: ${this.redis.describe(error)}`);
@@ -300,7 +374,13 @@ export class RedisBus implements Bus {
     return stored.data;
   }
 
-  private async append(channel: string, items: readonly PendingPublish[], forwarded: boolean): Promise<[string, number]> {
+  /** `wallMs`: the acceptance time kept with the entries (`w`), what history by time goes by. */
+  private async append(
+    channel: string,
+    items: readonly PendingPublish[],
+    forwarded: boolean,
+    wallMs = Date.now(),
+  ): Promise<[string, number]> {
     const { meta, log, live } = this.keys(channel);
     const result = (await this.redis.command.eval(
       PUBLISH,
@@ -311,7 +391,7 @@ export class RedisBus implements Bus {
       this.options.retention(channel).capacity,
       this.redis.instanceId,
       forwarded ? '1' : '0',
-      Date.now(),
+      wallMs,
       live,
       forwarded ? FORWARD_DEDUP_WINDOW : 0,
       ...items.flatMap((item) => [item.id, item.tail]),
@@ -498,6 +578,84 @@ export class RedisBus implements Bus {
     return { messages, recovered, ...(recovered ? {} : { reason: 'history_exceeded' as const }) };
   }
 
+  async readFrom(channel: string, from: number): Promise<TimeReadResult> {
+    if (this.options.isLocal(channel)) return this.local.readFrom(channel, from);
+    if (this.outage) {
+      // What this instance accepted while local is all it can read; the shared history before it is out of reach.
+      const local = await this.outage.readFrom(channel, from);
+      return { ...local, recovered: false, reason: 'history_unavailable', reached: local.messages[0]?.at ?? Date.now() };
+    }
+    const { meta, log } = this.keys(channel);
+    let reply: TimeScriptReply;
+    try {
+      reply = (await this.redis.command.eval(READ_FROM, 2, meta, log, from)) as TimeScriptReply;
+    } catch {
+      return { messages: [], recovered: false, reason: 'history_unavailable', reached: Date.now() };
+    }
+    const [epoch, last, , entries] = reply;
+    const oldest = oldestOf(reply);
+    // A channel Redis does not know has had no message: nothing is missing.
+    if (epoch === '') return { messages: [], recovered: true, reached: from };
+    const recovered = last === 0 || (oldest !== undefined && keepsSince(oldest, from));
+    return {
+      messages: this.messagesOf(channel, entries, epoch),
+      recovered,
+      ...(recovered ? {} : { reason: 'history_exceeded' as const }),
+      // Nothing held although messages were published: history reaches back to now only.
+      reached: recovered ? from : oldest ? wallOf(oldest) : Date.now(),
+      through: { epoch, offset: last },
+    };
+  }
+
+  async history(channel: string, query: HistoryQuery): Promise<HistoryResult> {
+    if (this.options.isLocal(channel)) return this.local.history(channel, query);
+    if (this.outage) throw new HistoryReadError('Redis is unreachable; this instance serves live events only');
+    const { meta, log } = this.keys(channel);
+    const { after, limit, order } = query;
+    let reply: TimeScriptReply;
+    try {
+      reply = (await this.redis.command.eval(
+        HISTORY,
+        2,
+        meta,
+        log,
+        query.from ?? '',
+        query.to,
+        limit,
+        order,
+        after?.offset ?? '',
+      )) as TimeScriptReply;
+    } catch (error) {
+      throw new HistoryReadError(this.redis.describe(error));
+    }
+    const [known, last, , entries] = reply;
+    const oldest = oldestOf(reply);
+    // A channel Redis does not know yet: its epoch is created as the first subscriber or publisher would.
+    const epoch = known === '' ? await this.ensureEpoch(channel) : known;
+    if (after && after.epoch !== epoch) throw new EpochChangedError(channel, after, epoch);
+    if (after && after.offset > last) throw new PositionAheadError(channel, after, last);
+    const messages = this.messagesOf(channel, entries.slice(0, limit), epoch);
+    if (!oldest) return { epoch, messages, more: false, complete: query.from === undefined || last === 0 };
+    const first = offsetOf(oldest);
+    return {
+      epoch,
+      messages,
+      more: entries.length > limit,
+      oldest: { id: `${epoch}:${first}`, at: wallOf(oldest) },
+      complete: (query.from === undefined || keepsSince(oldest, query.from)) && (order === 'desc' || !after || after.offset + 1 >= first),
+    };
+  }
+
+  /** The channel's epoch, created as its first subscriber or publisher would create it. */
+  private async ensureEpoch(channel: string): Promise<string> {
+    try {
+      const [epoch] = (await this.redis.command.eval(ENSURE, 1, this.keys(channel).meta, newEpoch())) as [string, number];
+      return epoch;
+    } catch (error) {
+      throw new HistoryReadError(this.redis.describe(error));
+    }
+  }
+
   private messagesOf(channel: string, entries: [string, string[]][], epoch: string): StreamMessage[] {
     return entriesOf(entries, epoch).map((envelope) =>
       new StreamMessage(
@@ -546,7 +704,7 @@ export class RedisBus implements Bus {
     };
   }
 
-  storage(): Record<string, unknown> {
+  storage(): HistoryStorage {
     return { durability: 'redis', target: this.redis.target };
   }
 
@@ -565,8 +723,8 @@ const tail = (channel: string, input: PublishInput): string =>
     data: input.data,
   }).slice(1)}`;
 
-function messageOf(channel: string, epoch: string, offset: number, text: string, acceptedAt: number): StreamMessage {
-  return new StreamMessage(channel, epoch, offset, undefined, `{"kind":"event","id":"${epoch}:${offset}"${text}`, acceptedAt);
+function messageOf(channel: string, epoch: string, offset: number, text: string, acceptedAt: number, wallMs: number): StreamMessage {
+  return new StreamMessage(channel, epoch, offset, undefined, `{"kind":"event","id":"${epoch}:${offset}"${text}`, acceptedAt, wallMs);
 }
 
 function parseEnvelope(text: string): Envelope | undefined {
@@ -582,6 +740,20 @@ function parseEnvelope(text: string): Envelope | undefined {
     wallMs: Number(wall),
     payload: text.slice(newline + 1),
   };
+}
+
+const offsetOf = (entry: StreamEntry): number => Number(entry[0].slice(entry[0].indexOf('-') + 1));
+
+function wallOf([, fields]: StreamEntry): number {
+  return Number(fields[fields.indexOf('w') + 1] ?? 0);
+}
+
+/**
+ * Whether the stream still holds every entry accepted at or after `from`, given its oldest entry: it is the
+ * channel's first, or older than `from`. (Which entries were trimmed is not known, only that they came before it.)
+ */
+function keepsSince(oldest: StreamEntry, from: number): boolean {
+  return offsetOf(oldest) === 1 || wallOf(oldest) < from;
 }
 
 function entriesOf(entries: [string, string[]][], epoch: string): Envelope[] {

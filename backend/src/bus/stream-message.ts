@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { textFrameOf } from '../streams/websocket/frame';
-import { formatPosition } from './position';
+import { formatPosition, type WireEvent } from '@data-streaming/protocol';
 
 export interface PublishInput {
   type: string;
@@ -15,18 +15,7 @@ export interface PublishInput {
   data: unknown;
 }
 
-/** The event envelope on the wire (docs/PROTOCOL.md). */
-export interface WireEvent {
-  kind: 'event';
-  id: string;
-  channel: string;
-  type: string;
-  timestamp: string;
-  key?: string;
-  data: unknown;
-  /** Set on a message that stands for this many conflated ones (a lagging subscriber's backlog, the latest per key). */
-  conflated?: number;
-}
+export type { WireEvent };
 
 export class StreamMessage {
   readonly id: string;

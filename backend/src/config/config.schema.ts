@@ -3,6 +3,7 @@
  * YAML file); config/data-streaming-api.yaml mirrors them. Units: intervals in seconds, flush_interval and
  * retry_timeout in milliseconds, sizes in bytes.
  */
+import { DELIVERY_CHANNELS, PRIORITIES } from '@data-streaming/protocol';
 import { z } from 'zod';
 import { ConditionSyntaxError, metricsOf, parseCondition } from '../notifications/rules/condition';
 
@@ -13,8 +14,6 @@ export const DASHBOARD_TYPES = [
   'system_health',
   'real_time_analytics',
 ] as const;
-export const NOTIFICATION_CHANNELS = ['websocket', 'sse', 'email', 'slack'] as const;
-export const PRIORITIES = ['critical', 'warning', 'info'] as const;
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export const DURABILITY_MODES = ['memory', 'disk', 'fsync'] as const;
 
@@ -32,7 +31,7 @@ const uniqueNames = (defaults: string[]) =>
 const notificationRule = z.strictObject({
   name,
   condition: z.string().min(1),
-  channel: z.enum([...NOTIFICATION_CHANNELS, 'all']),
+  channel: z.enum([...DELIVERY_CHANNELS, 'all']),
   priority: z.enum(PRIORITIES),
   for: z.number().min(0).default(0),
   cooldown: z.number().min(0).default(60),
@@ -161,7 +160,7 @@ export const configSchema = z
         email_from: z.union([z.literal(''), z.email()]).default(''),
         email_to: z.array(z.email()).default([]),
         slack_webhook_url: url.default(''),
-        notification_channels: z.array(z.enum(NOTIFICATION_CHANNELS)).default([...NOTIFICATION_CHANNELS]),
+        notification_channels: z.array(z.enum(DELIVERY_CHANNELS)).default([...DELIVERY_CHANNELS]),
         notification_rules: z.array(notificationRule).default([
           { name: 'critical_alert', condition: 'error_rate > 0.2', channel: 'all', priority: 'critical', for: 0, cooldown: 60 },
           { name: 'performance_warning', condition: 'latency > 2000', channel: 'websocket', priority: 'warning', for: 0, cooldown: 60 },

@@ -1,17 +1,17 @@
+import { dashboardRefreshBodySchema, type DashboardsStatus, type DashboardList } from '@data-streaming/protocol';
+import { ApiErrors, ApiJsonBody, ApiJsonResponse } from '../common/openapi';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { z } from 'zod';
 import { Access } from '../auth/access.guard';
 import { ApiError } from '../common/api-error';
+import { parseBody } from '../common/parse-body';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { snapshotSender } from '../streams/websocket/websocket.gateway';
 import { SseService } from '../streams/sse/sse.service';
 import { LiveChannelRegistry } from '../streams/live-channels';
 import { DashboardsService, type DashboardData } from './dashboards.service';
-
-const refreshBody = z.strictObject({ dashboard: z.string().min(1).max(64).optional() }).optional();
 
 @ApiTags('dashboards')
 @Controller('dashboards')
@@ -30,14 +30,17 @@ export class DashboardsController {
 
   @Get()
   @ApiOperation({ summary: 'The live dashboards and where to read them' })
-  list(): { dashboards: ReturnType<DashboardsService['definitions']> } {
+  @ApiJsonResponse(200, 'DashboardList', 'Each dashboard definition and its live endpoints')
+  @ApiErrors('dashboards_disabled')
+  list(): DashboardList {
     this.enabled();
     return { dashboards: this.dashboards.definitions() };
   }
 
   @Get('status')
   @ApiOperation({ summary: 'Per dashboard: last update, measured interval, live viewers, cache' })
-  status(): Record<string, unknown> {
+  @ApiJsonResponse(200, 'DashboardsStatus', 'The scheduler and every dashboard')
+  status(): DashboardsStatus {
     return this.dashboards.status();
   }
 
@@ -46,16 +49,24 @@ export class DashboardsController {
   @Access('admin')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Refresh one dashboard ({"dashboard": type}) or all of them now' })
+  @ApiJsonBody('DashboardRefresh')
+  @ApiJsonResponse(200, 'DashboardRefreshResponse', 'The dashboards refreshed')
+  @ApiErrors('invalid_refresh_request', 'unknown_dashboard', 'dashboards_disabled', 'unauthorized', 'forbidden')
   refresh(@Body() body: unknown): { refreshed: string[] } {
     this.enabled();
-    const parsed = refreshBody.safeParse(body ?? undefined);
-    if (!parsed.success)
-      throw ApiError.badRequest(`body: ${parsed.error.issues[0]?.message ?? 'invalid'}; expected {"dashboard": "<type>"} or nothing`);
-    return this.dashboards.refresh(parsed.data?.dashboard);
+    const parsed = parseBody(
+      dashboardRefreshBodySchema.optional(),
+      body ?? undefined,
+      'invalid_refresh_request',
+      'expected {"dashboard": "<type>"} or nothing',
+    );
+    return this.dashboards.refresh(parsed?.dashboard);
   }
 
   @Get(':type/data')
   @ApiOperation({ summary: 'Current data of every panel; ?since=<cursor> for only what changed; ETag / If-None-Match' })
+  @ApiJsonResponse(200, 'DashboardData', 'Every panel, or those changed after since (full: false)')
+  @ApiErrors('bad_request', 'position_ahead', 'unknown_dashboard', 'dashboards_disabled')
   data(
     @Param('type') type: string,
     @Query('since') since: string | undefined,
@@ -84,7 +95,9 @@ export class DashboardsController {
     this.enabled();
     const live = this.liveChannels.family('dashboards')?.resolve(type);
     if (!live) throw ApiError.notFound('unknown_dashboard', `unknown dashboard "${type.slice(0, 80)}"`, { known: this.dashboards.types() });
-    const resuming = request.header('last-event-id') ?? (typeof request.query.since === 'string' ? request.query.since : undefined);
+    // One that resumes already has the state, one from a time replays history: only a fresh viewer gets a snapshot.
+    const query = request.query;
+    const resuming = request.header('last-event-id') ?? (typeof query.since === 'string' ? query.since : undefined) ?? query.from;
     const beforeLive = snapshotSender(live, resuming);
     await this.sse.open(request, response, live.channel, {
       names: [live.channel],

@@ -5,6 +5,7 @@
  * dashboard's cursor; the changed panels (all of them in `full` mode) are published on the dashboard's live channel.
  * The time between a dashboard's updates is measured into `dashboard_update_interval_seconds`.
  */
+import type { DashboardData, DashboardList, DashboardsStatus, PanelData } from '@data-streaming/protocol';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Gauge } from 'prom-client';
@@ -44,26 +45,7 @@ interface DashboardState {
   updates: number;
 }
 
-export interface PanelData {
-  panel_id: string;
-  panel_type: string;
-  title: string;
-  unit: string | null;
-  query: string;
-  value: PanelValue | null;
-  version: number;
-  updated_at: string | null;
-}
-
-export interface DashboardData {
-  dashboard: string;
-  dashboard_id: string;
-  title: string;
-  cursor: string;
-  full: boolean;
-  updated_at: string | null;
-  panels: PanelData[];
-}
+export type { DashboardData, PanelData };
 
 const MAX_ROUND_MS = 1000;
 
@@ -279,15 +261,7 @@ export class DashboardsService implements OnModuleInit, OnApplicationBootstrap, 
     return `W/"${this.cursorOf(this.dashboard(type))}"`;
   }
 
-  definitions(): {
-    dashboard: string;
-    dashboard_id: string;
-    title: string;
-    update_frequency: number;
-    data_sources: string[];
-    panels: number;
-    live: Record<string, string>;
-  }[] {
+  definitions(): DashboardList['dashboards'] {
     return [...this.dashboards.values()].map((dashboard) => ({
       dashboard: dashboard.type,
       dashboard_id: dashboard.loaded.definition.dashboard_id,
@@ -303,7 +277,7 @@ export class DashboardsService implements OnModuleInit, OnApplicationBootstrap, 
     }));
   }
 
-  status(): Record<string, unknown> {
+  status(): DashboardsStatus {
     const dashboards = Object.fromEntries(
       [...this.dashboards.values()].map((dashboard) => [
         dashboard.type,

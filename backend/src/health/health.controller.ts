@@ -2,34 +2,22 @@
  * GET /health: terminus indicators combined into SPEC's body. `healthy` when all is well; `degraded` (200) when an
  * optional upstream is down or memory is past its budget; `unhealthy` (503) when the service cannot stream.
  */
+import { ApiJsonResponse } from '../common/openapi';
+import type { Health } from '@data-streaming/protocol';
 import { Access } from '../auth/access.guard';
 import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Response } from 'express';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { BUS, type Bus } from '../bus/bus.port';
+import { SERVICE_VERSION } from '../common/version';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { UpstreamService } from '../ingest/upstream/upstream.service';
 import { LoadMonitor } from '../metrics/load-monitor';
 import { ConnectionRegistry } from '../streams/connection-registry';
 
-/** The service's version, from its package.json. */
-export const SERVICE_VERSION = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
-
 const STATUS = { ok: 'healthy', degraded: 'degraded', error: 'unhealthy', shutting_down: 'unhealthy' } as const;
-
-export interface HealthBody {
-  status: (typeof STATUS)[keyof typeof STATUS];
-  service: string;
-  version: string;
-  timestamp: string;
-  uptime_seconds: number;
-  reasons?: string[];
-  checks: HealthIndicatorResult;
-}
 
 @ApiTags('health')
 @Access('public')
@@ -47,7 +35,9 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Service health: healthy, degraded (with reasons) or unhealthy (503)' })
-  async check(@Res({ passthrough: true }) response: Response): Promise<HealthBody> {
+  @ApiJsonResponse(200, 'Health', 'healthy, or degraded with reasons')
+  @ApiJsonResponse(503, 'Health', 'unhealthy: the service cannot stream (or is shutting down)')
+  async check(@Res({ passthrough: true }) response: Response): Promise<Health> {
     let result: HealthCheckResult;
     try {
       result = await this.health.check([

@@ -4,21 +4,22 @@
  * `Idempotency-Key` a request is published once within `service.idempotency_window`: a retry is answered with the
  * same ids (and `Idempotent-Replayed: true`), whether the first answer was lost or not.
  */
+import { publishBatchSchemaFor, publishEventSchemaFor } from '@data-streaming/protocol';
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { z } from 'zod';
 import type { Principal } from '../auth/principal';
 import { HistoryUnavailableError } from '../bus/bus.port';
 import { PublisherService, type EventSource } from '../bus/publisher.service';
 import { IdempotencyConflictError, type Idempotency, type PublishGroup } from '../bus/receipts';
 import type { PublishInput } from '../bus/stream-message';
 import { ApiError } from '../common/api-error';
+import { invalidBody, problemsOf } from '../common/parse-body';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { LoadMonitor } from '../metrics/load-monitor';
 import { StreamingMetrics } from '../metrics/streaming.metrics';
-import { eventBatchSchema, eventSchema, type EventInput } from './event.schema';
+import type { EventInput } from './event.schema';
 
 export interface AcceptResult {
   accepted: number;
@@ -48,24 +49,6 @@ export function idempotencyKeyOf(headers: IncomingHttpHeaders): string | undefin
   return key;
 }
 
-export interface EventProblem {
-  index?: number;
-  field: string;
-  message: string;
-}
-
-function describeIssues(issues: readonly z.core.$ZodIssue[], batch: boolean): EventProblem[] {
-  return issues.map((issue) => {
-    const path = [...issue.path];
-    const index = batch && typeof path[0] === 'number' ? (path.shift() as number) : undefined;
-    return {
-      ...(index === undefined ? {} : { index }),
-      field: path.join('.') || (batch && index === undefined ? '(batch)' : '(event)'),
-      message: issue.message,
-    };
-  });
-}
-
 /** True when `value` nests arrays/objects deeper than `limit`; iterative, so no input can overflow the stack. */
 export function deeperThan(value: unknown, limit: number): boolean {
   const stack: [unknown, number][] = [[value, 0]];
@@ -90,8 +73,8 @@ export class IngestService {
     private readonly metrics: StreamingMetrics,
     private readonly load: LoadMonitor,
   ) {
-    this.eventSchema = eventSchema(config.websocket.channels);
-    this.batchSchema = eventBatchSchema(config.websocket.channels, config.service.max_batch_events);
+    this.eventSchema = publishEventSchemaFor(config.websocket.channels);
+    this.batchSchema = publishBatchSchemaFor(config.websocket.channels, config.service.max_batch_events);
     this.maxDepth = config.service.max_json_depth;
   }
 
@@ -119,16 +102,14 @@ export class IngestService {
     const batch = Array.isArray(body);
     const result = batch ? this.batchSchema.safeParse(body) : this.eventSchema.safeParse(body);
     if (!result.success) {
-      const problems = describeIssues(result.error.issues, batch);
+      const problems = problemsOf(result.error.issues, batch);
       this.metrics.ingestRejected.labels('invalid').inc(batch ? body.length : 1);
-      const where = (problem: EventProblem) => (problem.index === undefined ? problem.field : `[${problem.index}].${problem.field}`);
-      const first = problems[0] as EventProblem;
       const summary = batch
         ? problems.every((problem) => problem.index === undefined)
           ? 'the batch is invalid; none was accepted'
           : `${new Set(problems.map((problem) => problem.index)).size} of ${body.length} events are invalid; none was accepted`
         : 'the event is invalid; it was not accepted';
-      throw new ApiError(400, 'invalid_event', `${summary}: ${where(first)}: ${first.message}`, { problems });
+      throw invalidBody('invalid_event', problems, summary);
     }
     const events: EventInput[] = Array.isArray(result.data) ? result.data : [result.data];
     const idempotency: Idempotency | undefined =

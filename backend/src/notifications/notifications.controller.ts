@@ -1,21 +1,22 @@
 /** HTTP edge of notifications: status, channels, send, the Alertmanager webhook and one notification by id. */
+import { ApiErrors, ApiJsonBody, ApiJsonResponse } from '../common/openapi';
+import {
+  alertmanagerWebhookSchema,
+  sendNotificationSchema,
+  type NotificationsStatus,
+  type DeliveryChannelsReport,
+  type AlertmanagerResponse,
+  type NotificationDetail,
+} from '@data-streaming/protocol';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '../auth/access.guard';
 import { ApiError } from '../common/api-error';
+import { parseBody } from '../common/parse-body';
 import { alertmanagerNotifications } from './alertmanager';
-import { alertmanagerSchema, sendBodySchema, type NotificationChannel } from './notification';
+import { isNotificationChannel } from './notification';
 import { NOTIFICATION_CHANNEL_NAMES, NotificationsService, type AcceptOutcome } from './notifications.service';
 import { RuleEngineService } from './rules/rule-engine.service';
-import type { z } from 'zod';
-
-function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message }));
-  const first = problems[0] as { field: string; message: string };
-  throw new ApiError(400, `invalid_${what}`, `${first.field}: ${first.message}`, { problems });
-}
 
 @ApiTags('notifications')
 @Controller('notifications')
@@ -26,8 +27,9 @@ export class NotificationsController {
   ) {}
 
   @Get('status')
+  @ApiJsonResponse(200, 'NotificationsStatus', 'Whether notifications are on, the delivery channels, outbox counts and rules')
   @ApiOperation({ summary: 'Whether notifications are on, the delivery channels, and the outbox counts' })
-  async status(): Promise<Record<string, unknown>> {
+  async status(): Promise<NotificationsStatus> {
     return {
       notifications_enabled: this.notifications.enabled,
       delivery_channels: this.notifications.enabledChannels(),
@@ -37,8 +39,9 @@ export class NotificationsController {
   }
 
   @Get('channels')
+  @ApiJsonResponse(200, 'DeliveryChannelsReport', 'Each delivery channel and its health')
   @ApiOperation({ summary: 'Per channel: enabled, configured, queue depth, last success, last failure and reason' })
-  async channels(): Promise<{ channels: Record<string, unknown>[] }> {
+  async channels(): Promise<DeliveryChannelsReport> {
     return { channels: await this.notifications.channelReport() };
   }
 
@@ -47,8 +50,23 @@ export class NotificationsController {
   @Access('publish')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Send a notification: {"type", "message", "channel", "priority"?, "title"?, "labels"?, "idempotency_key"?}' })
+  @ApiJsonBody('SendNotification')
+  @ApiJsonResponse(
+    202,
+    'SendNotificationResponse',
+    'Stored in the outbox (or the earlier one with the same key), or suppressed by priority',
+  )
+  @ApiErrors(
+    'invalid_notification',
+    'channel_unavailable',
+    'no_channel',
+    'unauthorized',
+    'forbidden',
+    'notifications_disabled',
+    'outbox_unavailable',
+  )
   send(@Body() body: unknown): Promise<AcceptOutcome> {
-    const input = parse(sendBodySchema, body, 'notification');
+    const input = parseBody(sendNotificationSchema, body, 'invalid_notification', 'the notification is invalid');
     return this.notifications.accept(
       { ...input, title: input.title ?? input.type, labels: input.labels ?? {}, status: 'info' },
       'api',
@@ -61,16 +79,16 @@ export class NotificationsController {
   @Access('publish')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Alertmanager webhook receiver (payload version 4); ?channel= picks the channel (default all)' })
-  async alertmanager(
-    @Body() body: unknown,
-    @Query('channel') channel = 'all',
-  ): Promise<{ accepted: number; deduplicated: number; suppressed: number; ids: (string | null)[] }> {
-    if (channel !== 'all' && !NOTIFICATION_CHANNEL_NAMES.includes(channel as NotificationChannel)) {
+  @ApiJsonBody('AlertmanagerWebhook')
+  @ApiJsonResponse(200, 'AlertmanagerResponse', 'One notification per alert')
+  @ApiErrors('invalid_alertmanager_payload', 'bad_request', 'unauthorized', 'forbidden', 'notifications_disabled', 'outbox_unavailable')
+  async alertmanager(@Body() body: unknown, @Query('channel') channel = 'all'): Promise<AlertmanagerResponse> {
+    if (channel !== 'all' && !isNotificationChannel(channel)) {
       throw ApiError.badRequest(`channel: expected one of: ${[...NOTIFICATION_CHANNEL_NAMES, 'all'].join(', ')}`);
     }
-    const payload = parse(alertmanagerSchema, body, 'alertmanager_payload');
+    const payload = parseBody(alertmanagerWebhookSchema, body, 'invalid_alertmanager_payload', 'the Alertmanager payload is invalid');
     const outcomes: AcceptOutcome[] = [];
-    for (const input of alertmanagerNotifications(payload, channel as NotificationChannel | 'all')) {
+    for (const input of alertmanagerNotifications(payload, channel)) {
       outcomes.push(await this.notifications.accept(input, 'alertmanager', false));
     }
     return {
@@ -83,7 +101,9 @@ export class NotificationsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One notification and its delivery state per channel' })
-  async find(@Param('id', new ParseUUIDPipe()) id: string): Promise<Record<string, unknown>> {
+  @ApiJsonResponse(200, 'NotificationDetail', 'The notification and its deliveries')
+  @ApiErrors('bad_request', 'not_found', 'outbox_unavailable')
+  async find(@Param('id', new ParseUUIDPipe()) id: string): Promise<NotificationDetail> {
     const found = await this.notifications.find(id);
     if (!found) throw ApiError.notFound('not_found', `no notification ${id}`);
     return {

@@ -33,7 +33,9 @@ const notificationsPath = (config: AppConfig): string => join(resolve(config.sto
       provide: OUTBOX,
       inject: [APP_CONFIG, REDIS],
       useFactory: (config: AppConfig, redis: RedisConnection | null): Outbox =>
-        redis ? new RedisOutbox(redis, config.real_time_notifications.retention) : new OutboxRepository(notificationsPath(config), config.storage.sqlite_cache_kb),
+        redis
+          ? new RedisOutbox(redis, config.real_time_notifications.retention)
+          : new OutboxRepository(notificationsPath(config), config.storage.sqlite_cache_kb),
     },
     {
       provide: RULE_STATES,

@@ -3,6 +3,7 @@
  * the dispatcher. The one entry for the send endpoint, the Alertmanager receiver and the rule engine. An outbox that
  * cannot be reached (Redis down) makes accepting and reading fail with 503 `outbox_unavailable`, to be retried.
  */
+import type { DeliveryChannelsReport, NotificationsStatus } from '@data-streaming/protocol';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../common/api-error';
@@ -118,9 +119,9 @@ export class NotificationsService {
     return this.stored(this.outbox.find(id));
   }
 
-  async counts(): Promise<{ pending: number; delivered: number; failed: number; by_channel: Record<string, Record<string, number>> }> {
+  async counts(): Promise<Pick<NotificationsStatus, 'pending' | 'delivered' | 'failed' | 'by_channel'>> {
     const totals = { pending: 0, delivered: 0, failed: 0 };
-    const byChannel: Record<string, Record<string, number>> = {};
+    const byChannel: NotificationsStatus['by_channel'] = {};
     for (const row of await this.stored(this.outbox.counts())) {
       totals[row.state] += row.count;
       (byChannel[row.channel] ??= { pending: 0, delivered: 0, failed: 0 })[row.state] = row.count;
@@ -128,7 +129,7 @@ export class NotificationsService {
     return { ...totals, by_channel: byChannel };
   }
 
-  async channelReport(): Promise<Record<string, unknown>[]> {
+  async channelReport(): Promise<DeliveryChannelsReport['channels']> {
     const [{ lastSuccess, lastFailure }, { by_channel: counts }] = await Promise.all([
       this.stored(this.outbox.channelHistory()),
       this.counts(),

@@ -3,20 +3,13 @@
  * to one Redis hash every two seconds; status endpoints read the hash, drop instances silent for longer than
  * `redis.instance_ttl`, and add the totals. Without Redis there is no cluster section.
  */
+import { instanceFiguresSchema, type ClusterFigures as ProtocolClusterFigures, type InstanceFigures } from '@data-streaming/protocol';
 import type { RedisConnection } from '../redis/redis.connection';
 
-export interface InstanceFigures {
-  instance: string;
-  updated_at: string;
-  connections: { websocket: number; sse: number; total: number };
-  /** Per channel: subscribers by transport. */
-  channels: Record<string, { websocket: number; sse: number; total: number }>;
-}
+export type { InstanceFigures };
 
-export interface ClusterFigures {
-  instances: InstanceFigures[];
-  totals: Omit<InstanceFigures, 'instance' | 'updated_at'> & { instances: number };
-}
+/** The cluster section of the status bodies when Redis could be read. */
+export type ClusterFigures = Exclude<ProtocolClusterFigures, { unavailable: string }>;
 
 export const REPORT_INTERVAL_MS = 2000;
 
@@ -51,9 +44,10 @@ export class ClusterReporter {
     const instances: InstanceFigures[] = [];
     const stale: string[] = [];
     for (const [id, text] of Object.entries(raw)) {
-      const entry = JSON.parse(text) as InstanceFigures;
-      if (Date.parse(entry.updated_at) < cutoff) stale.push(id);
-      else instances.push(entry);
+      // Another instance's report, read through the protocol's schema: one that does not match is dropped like a stale one.
+      const entry = instanceFiguresSchema.safeParse(parseJson(text));
+      if (!entry.success || Date.parse(entry.data.updated_at) < cutoff) stale.push(id);
+      else instances.push(entry.data);
     }
     if (stale.length > 0) await this.redis.command.hdel(this.key, ...stale).catch(() => undefined);
     instances.sort((a, b) => a.instance.localeCompare(b.instance));
@@ -64,6 +58,14 @@ export class ClusterReporter {
       for (const [channel, counts] of Object.entries(entry.channels)) add((totals.channels[channel] ??= zero()), counts);
     }
     return { instances, totals };
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,8 +1,27 @@
-/** The figures behind /streams/status and /websocket/status, gathered from the bus, fan-out and connections. */
+/**
+ * The figures behind /streams/status and /websocket/status, gathered from the bus, fan-out and connections, and the
+ * history read back by /streams/{channel}/recent and /history.
+ */
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { BUS, type Bus } from '../bus/bus.port';
-import { formatPosition } from '../bus/position';
-import type { WireEvent } from '../bus/stream-message';
+import {
+  BUS,
+  EpochChangedError,
+  HistoryReadError,
+  PositionAheadError,
+  type Bus,
+  type HistoryQuery,
+  type HistoryResult,
+} from '../bus/bus.port';
+import { ApiError } from '../common/api-error';
+import {
+  CLOSE,
+  formatPosition,
+  type ChannelStatus,
+  type StreamsStatus,
+  type WebsocketStatus,
+  type RecentEvents,
+  type HistoryPage,
+} from '@data-streaming/protocol';
 import { PublisherService } from '../bus/publisher.service';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
@@ -11,19 +30,10 @@ import { REDIS, type RedisConnection } from '../redis/redis.connection';
 import { ClusterReporter, REPORT_INTERVAL_MS, type ClusterFigures, type InstanceFigures } from './cluster-status';
 import { ConnectionRegistry } from './connection-registry';
 import { FanoutService } from './fanout/fanout.service';
-import { CLOSE_SLOW_CONSUMER } from './websocket/close-codes';
+import { historyCursor } from './subscription-request';
 
-export interface ChannelStatus {
-  subscribers: { websocket: number; sse: number; total: number };
-  messages_per_second: number;
-  last_offset: string;
-  history_depth: number;
-  history_capacity: number;
-  /** Payload bytes of the history held (null where the bus does not count them: Redis). */
-  history_bytes: number | null;
-  sse_streams: string[];
-  high_frequency_streams: string[];
-}
+/** Retry-After of a history page while the shared history cannot be read (Redis reconnecting). */
+const HISTORY_RETRY_AFTER_SECONDS = 5;
 
 @Injectable()
 export class StreamsStatusService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -74,13 +84,7 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
     return { cluster: figures ?? { unavailable: 'Redis cannot be read now; figures are this instance only' } };
   }
 
-  async streams(): Promise<{
-    timestamp: string;
-    channels: Record<string, ChannelStatus>;
-    connections: Record<string, number>;
-    storage: Record<string, unknown>;
-    cluster?: ClusterFigures | { unavailable: string };
-  }> {
+  async streams(): Promise<StreamsStatus> {
     const channels: Record<string, ChannelStatus> = {};
     const { sse, high_frequency_streams: highFrequency } = this.config;
     for (const channel of this.config.websocket.channels) {
@@ -106,13 +110,42 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
     };
   }
 
-  async recent(channel: string, limit: number): Promise<{ channel: string; events: WireEvent[] }> {
+  async recent(channel: string, limit: number): Promise<RecentEvents> {
     const state = this.bus.state(channel);
     const { messages } = await this.bus.read(channel, { epoch: state.epoch, offset: Math.max(0, state.lastOffset - limit) });
     return { channel, events: messages.map((message) => message.event) };
   }
 
-  async websocket(): Promise<Record<string, unknown>> {
+  /** A page of history; a cursor that no longer fits the history is a bad request, unreadable history a 503. */
+  async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
+    let result: HistoryResult;
+    try {
+      result = await this.bus.history(channel, query);
+    } catch (error) {
+      if (error instanceof EpochChangedError) {
+        throw ApiError.badRequest(
+          `cursor: from an earlier lifetime of ${channel}'s history (epoch ${error.requested.epoch}, now ${error.epoch}); start again without it`,
+        );
+      }
+      if (error instanceof PositionAheadError) throw ApiError.badRequest(`cursor: ${error.message}`);
+      if (error instanceof HistoryReadError) throw ApiError.unavailable('history_unavailable', error.message, HISTORY_RETRY_AFTER_SECONDS);
+      throw error;
+    }
+    const last = result.messages[result.messages.length - 1];
+    return {
+      channel,
+      epoch: result.epoch,
+      order: query.order,
+      from: query.from === undefined ? null : new Date(query.from).toISOString(),
+      to: new Date(query.to).toISOString(),
+      from_reached: result.complete,
+      oldest: result.oldest ? { id: result.oldest.id, accepted_at: new Date(result.oldest.at).toISOString() } : null,
+      events: result.messages.map((message) => message.event),
+      next_cursor: result.more && last ? historyCursor(query, last) : null,
+    };
+  }
+
+  async websocket(): Promise<WebsocketStatus> {
     const settings = this.config.websocket;
     const dead = await this.metrics.deadPeers.get();
     return {
@@ -124,7 +157,7 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
       message_size_limit_bytes: settings.message_size_limit,
       compression_enabled: settings.compression_enabled,
       max_queue_bytes: settings.max_queue_bytes,
-      slow_consumer_close_code: CLOSE_SLOW_CONSUMER,
+      slow_consumer_close_code: CLOSE.SLOW_CONSUMER,
       slow_consumer_disconnects: this.metrics.counts.websocket.slowConsumers,
       dead_peers_terminated: dead.values[0]?.value ?? 0,
       ...(await this.cluster()),

@@ -1,8 +1,10 @@
 import { Access } from '../auth/access.guard';
+import { ApiErrors, ApiJsonResponse } from '../common/openapi';
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { WireEvent } from '../bus/stream-message';
+import type { HistoryPage } from '@data-streaming/protocol';
 import { ApiError } from '../common/api-error';
 import { highFrequencyChannel } from '../config/channels';
 import { InjectConfig } from '../config/config.module';
@@ -10,7 +12,7 @@ import type { AppConfig } from '../config/config.schema';
 import { HighFrequencyService } from './high-frequency/high-frequency.service';
 import { SseService } from './sse/sse.service';
 import { StreamsStatusService } from './streams-status.service';
-import { unknownChannel } from './subscription-request';
+import { historyRequest, unknownChannel } from './subscription-request';
 
 @ApiTags('streams')
 @Controller()
@@ -24,18 +26,22 @@ export class StreamsController {
 
   @Get('streams')
   @ApiOperation({ summary: 'The WebSocket channels' })
+  @ApiJsonResponse(200, 'StreamsList', 'The WebSocket channels')
   list(): { streams: readonly string[] } {
     return { streams: this.config.websocket.channels };
   }
 
   @Get('streams/status')
   @ApiOperation({ summary: 'Per channel: subscribers by transport, messages/s, last offset, history depth' })
+  @ApiJsonResponse(200, 'StreamsStatus', 'Every channel, the connections and the history storage')
   streamsStatus(): ReturnType<StreamsStatusService['streams']> {
     return this.status.streams();
   }
 
   @Get('streams/:channel/recent')
   @ApiOperation({ summary: 'The newest events of a channel from its history (at most 100), oldest first' })
+  @ApiJsonResponse(200, 'RecentEvents', 'The newest events, oldest first')
+  @ApiErrors('bad_request', 'unknown_channel')
   recent(@Param('channel') channel: string, @Query('limit') limit = '20'): Promise<{ channel: string; events: WireEvent[] }> {
     if (!this.config.websocket.channels.includes(channel)) throw unknownChannel('channel', channel, this.config.websocket.channels);
     const count = Number(limit);
@@ -43,8 +49,23 @@ export class StreamsController {
     return this.status.recent(channel, count);
   }
 
+  @Get('streams/:channel/history')
+  @ApiOperation({
+    summary: 'Events of a channel accepted in [from, to] (ISO 8601 or ms), oldest or newest first, a page at a time',
+    description:
+      'Query: from (optional; default the oldest held, not in the future), to (default now), limit 1..1000 (default 100), ' +
+      'order asc|desc (default asc), cursor (next_cursor of the previous page; it carries from, to and order).',
+  })
+  @ApiJsonResponse(200, 'HistoryPage', 'One page of events and the cursor of the next')
+  @ApiErrors('bad_request', 'time_ahead', 'unknown_channel', 'history_unavailable')
+  history(@Param('channel') channel: string, @Query() query: Record<string, unknown>): Promise<HistoryPage> {
+    if (!this.config.websocket.channels.includes(channel)) throw unknownChannel('channel', channel, this.config.websocket.channels);
+    return this.status.history(channel, historyRequest(query));
+  }
+
   @Get('websocket/status')
   @ApiOperation({ summary: 'WebSocket connections, limits and heartbeat' })
+  @ApiJsonResponse(200, 'WebsocketStatus', 'Connections, limits and heartbeat')
   websocketStatus(): Promise<Record<string, unknown>> {
     return this.status.websocket();
   }
@@ -64,8 +85,9 @@ export class StreamsController {
       attach: {
         policy: { immediate: settings.priority === 'high' },
         beforeLive: (subscriber) => {
-          // A fresh subscriber starts from the full state; a resuming one already had it.
-          if (request.header('last-event-id') !== undefined || request.query.since !== undefined) return;
+          // A fresh subscriber starts from the full state; a resuming one already had it, one from a time replays history.
+          if (request.header('last-event-id') !== undefined || request.query.since !== undefined || request.query.from !== undefined)
+            return;
           const snapshot = this.highFrequency.snapshot(name);
           subscriber.control({ kind: 'snapshot', channel: name, id: snapshot.id, data: { values: snapshot.values } }, snapshot.id);
         },

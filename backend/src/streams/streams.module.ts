@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AsyncApiController } from './asyncapi.controller';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { Compressor } from './compression';
@@ -13,7 +14,7 @@ import { StreamsController } from './streams.controller';
 import { WebSocketGateway } from './websocket/websocket.gateway';
 
 @Module({
-  controllers: [StreamsController, SseController],
+  controllers: [StreamsController, SseController, AsyncApiController],
   providers: [
     {
       provide: Compressor,

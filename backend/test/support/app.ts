@@ -1,9 +1,11 @@
 /** Starts the real service on a free loopback port with test overrides; the demo generator is off unless asked. */
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, listen } from '../../src/app.factory';
+import { checkedPorts } from './contract';
 import { loadConfig, type DeepPartial } from '../../src/config/config.loader';
 import type { AppConfig } from '../../src/config/config.schema';
 
@@ -30,6 +32,7 @@ export async function startApp(overrides: DeepPartial<AppConfig> = {}, env: Node
   });
   const app = await createApp(config, { logger: false });
   const { port } = await listen(app, config);
+  checkedPorts.add(port);
   let closed = false;
   return {
     app,
@@ -74,6 +77,15 @@ export async function getJson(
   const response = await fetch(`${base}${path}`, { headers });
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
+
+/** A loopback port nothing listens on (for a service to be started on later, or for a refused connection). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

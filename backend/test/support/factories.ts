@@ -38,9 +38,13 @@ export function events(count: number, overrides: Partial<TestEvent> = {}): TestE
 }
 
 /** A notification as the service stores it in the outbox, keyed `key`, with id `id-<key>`. */
+/** The id of `storedNotification(key)`: a UUID, as the service makes them, that orders as its key does. */
+export const notificationId = (key: string): string =>
+  `00000000-0000-4000-8000-${Buffer.from(key).toString('hex').padStart(12, '0').slice(-12)}`;
+
 export function storedNotification(key: string, priority: Notification['priority'] = 'info'): Notification {
   return {
-    id: `id-${key}`,
+    id: notificationId(key),
     idempotency_key: key,
     type: 'test',
     status: 'info',

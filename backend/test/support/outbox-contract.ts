@@ -3,7 +3,7 @@
  * empty outbox: two instances for Redis, the same object twice for SQLite (one process, one file).
  */
 import type { Outbox } from '../../src/notifications/outbox/outbox.port';
-import { storedNotification as notification } from './factories';
+import { notificationId as idOf, storedNotification as notification } from './factories';
 
 export function outboxContract(open: () => Promise<readonly [Outbox, Outbox]>): void {
   const byChannelAndState = (rows: { channel: string; state: string }[]) =>
@@ -17,16 +17,19 @@ export function outboxContract(open: () => Promise<readonly [Outbox, Outbox]>): 
   it('stores a notification once per idempotency key, with a delivery row per channel', async () => {
     const [a, b] = handles;
     expect(await a.insert(notification('a'), [{ channel: 'websocket' }, { channel: 'email', failed: 'not configured' }], 1000)).toEqual({
-      id: 'id-a',
+      id: idOf('a'),
       created: true,
     });
-    expect(await b.insert({ ...notification('a'), id: 'other' }, [{ channel: 'websocket' }], 1000)).toEqual({ id: 'id-a', created: false });
-    expect(await b.find('other')).toBeUndefined();
-    expect(await b.find('id-a')).toEqual({
+    expect(await b.insert({ ...notification('a'), id: idOf('other') }, [{ channel: 'websocket' }], 1000)).toEqual({
+      id: idOf('a'),
+      created: false,
+    });
+    expect(await b.find(idOf('other'))).toBeUndefined();
+    expect(await b.find(idOf('a'))).toEqual({
       notification: notification('a'),
       deliveries: [
         {
-          notification_id: 'id-a',
+          notification_id: idOf('a'),
           channel: 'email',
           state: 'failed',
           attempts: 0,
@@ -36,7 +39,7 @@ export function outboxContract(open: () => Promise<readonly [Outbox, Outbox]>): 
           updated_at: 1000,
         },
         {
-          notification_id: 'id-a',
+          notification_id: idOf('a'),
           channel: 'websocket',
           state: 'pending',
           attempts: 0,
@@ -75,23 +78,23 @@ export function outboxContract(open: () => Promise<readonly [Outbox, Outbox]>): 
     await b.insert(notification('b'), [{ channel: 'websocket' }], 1000);
     expect(await a.nextDueAt()).toBe(1000);
     await a.claimDue(10, 100, 1000);
-    await a.markRetry('id-a', 'email', 9000, 'SMTP: timed out', 1100);
-    await b.markDelivered('id-a', 'websocket', 1100);
-    await a.markFailed('id-b', 'websocket', 'Slack: HTTP 404', 1100);
+    await a.markRetry(idOf('a'), 'email', 9000, 'SMTP: timed out', 1100);
+    await b.markDelivered(idOf('a'), 'websocket', 1100);
+    await a.markFailed(idOf('b'), 'websocket', 'Slack: HTTP 404', 1100);
     // Late outcomes of an attempt whose delivery is already finished change nothing.
-    await b.markFailed('id-a', 'websocket', 'late', 1200);
-    await b.markRetry('id-b', 'websocket', 1300, 'late', 1200);
-    await a.markDelivered('id-b', 'websocket', 1200);
+    await b.markFailed(idOf('a'), 'websocket', 'late', 1200);
+    await b.markRetry(idOf('b'), 'websocket', 1300, 'late', 1200);
+    await a.markDelivered(idOf('b'), 'websocket', 1200);
 
     expect(await b.nextDueAt()).toBe(9000);
     expect(await b.claimDue(10, 100, 8999)).toEqual([]);
     expect(
-      (await b.find('id-a'))?.deliveries.map((row) => [row.channel, row.state, row.attempts, row.last_error, row.delivered_at]),
+      (await b.find(idOf('a')))?.deliveries.map((row) => [row.channel, row.state, row.attempts, row.last_error, row.delivered_at]),
     ).toEqual([
       ['email', 'pending', 1, 'SMTP: timed out', null],
       ['websocket', 'delivered', 1, null, 1100],
     ]);
-    expect((await b.find('id-b'))?.deliveries.map((row) => [row.state, row.last_error, row.updated_at])).toEqual([
+    expect((await b.find(idOf('b')))?.deliveries.map((row) => [row.state, row.last_error, row.updated_at])).toEqual([
       ['failed', 'Slack: HTTP 404', 1100],
     ]);
     expect(byChannelAndState(await b.counts())).toEqual([
@@ -110,17 +113,17 @@ export function outboxContract(open: () => Promise<readonly [Outbox, Outbox]>): 
     expect(await a.purgeFinished(1000)).toBe(0);
     expect(await a.purgeFinished(5000)).toBe(1);
     expect(await b.purgeFinished(5000)).toBe(0);
-    expect(await b.find('id-b')).toBeUndefined();
+    expect(await b.find(idOf('b'))).toBeUndefined();
     expect(byChannelAndState(await b.counts())).toEqual([
       { channel: 'email', state: 'pending', count: 1 },
       { channel: 'websocket', state: 'delivered', count: 1 },
     ]);
     // A purged notification's idempotency key may be used again.
-    expect(await b.insert(notification('b'), [{ channel: 'websocket' }], 6000)).toEqual({ id: 'id-b', created: true });
+    expect(await b.insert(notification('b'), [{ channel: 'websocket' }], 6000)).toEqual({ id: idOf('b'), created: true });
 
-    await b.markDelivered('id-a', 'email', 9500);
+    await b.markDelivered(idOf('a'), 'email', 9500);
     expect(await a.nextDueAt()).toBe(6000);
     expect(await a.purgeFinished(5000)).toBe(1);
-    expect(await a.find('id-a')).toBeUndefined();
+    expect(await a.find(idOf('a'))).toBeUndefined();
   });
 }

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { eventually, tempDataDir } from './app';
+import { checkedPorts } from './contract';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 const MAIN = resolve(__dirname, '../../dist/main.js');
@@ -31,5 +32,6 @@ export function runService(env: NodeJS.ProcessEnv): ServiceProcess {
 export async function startService(env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess & { http: string; ws: string }> {
   const service = runService({ DATA_STREAMING_API_PORT: '0', DATA_STREAMING_DEMO_ENABLED: 'false', ...env });
   const port = await eventually(() => /listening on http:\/\/[^:]+:(\d+)/.exec(service.output())?.[1], 15_000, 'the service to listen');
+  checkedPorts.add(Number(port));
   return { ...service, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
 }

@@ -5,6 +5,7 @@
 import { request, type IncomingMessage } from 'node:http';
 import { createGunzip } from 'node:zlib';
 import { eventually } from './app';
+import { checkBody, checkSseEvent, record } from './contract';
 
 export interface SseEvent {
   event: string;
@@ -22,7 +23,16 @@ export class SseReader {
   error: Error | undefined;
   lastEventId: string | undefined;
 
-  private constructor(readonly response: IncomingMessage) {
+  private constructor(
+    readonly response: IncomingMessage,
+    path: string,
+  ) {
+    if (response.statusCode !== 200 && /\bjson\b/.test(response.headers['content-type'] ?? '')) {
+      // A refusal: the one JSON error body, checked against the protocol like every other answer.
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += String(chunk)));
+      response.on('end', () => record(() => checkBody('GET', path, response.statusCode ?? 0, JSON.parse(text))));
+    }
     const stream = response.headers['content-encoding'] === 'gzip' ? response.pipe(createGunzip()) : response;
     stream.setEncoding('utf8');
     let buffer = '';
@@ -43,7 +53,9 @@ export class SseReader {
             } catch {
               json = undefined;
             }
-            this.events.push({ event: pending.event ?? 'message', id: pending.id, data, json });
+            const event = pending.event ?? 'message';
+            if (response.statusCode === 200) record(() => checkSseEvent(event, json));
+            this.events.push({ event, id: pending.id, data, json });
           }
           pending = { data: [] };
         } else if (line.startsWith(':')) {
@@ -70,7 +82,9 @@ export class SseReader {
   /** Opens the stream; resolves once headers arrive (any status). */
   static open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => resolve(new SseReader(response)));
+      const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) =>
+        resolve(new SseReader(response, new URL(url).pathname)),
+      );
       req.on('error', reject);
       req.end();
     });

@@ -2,6 +2,7 @@
 import WebSocket from 'ws';
 import { rawDataText } from '../../src/streams/websocket/raw-data';
 import { eventually } from './app';
+import { checkBody, checkFrame, record } from './contract';
 
 export interface Frame {
   kind: string;
@@ -19,6 +20,7 @@ export class WsClient {
     this.socket = socket;
     socket.on('message', (data: WebSocket.RawData) => {
       const frame = JSON.parse(rawDataText(data)) as Frame;
+      record(() => checkFrame(frame));
       this.frames.push(frame);
       if (frame.kind === 'event') this.events.push(frame);
       if (frame.kind === 'batch') this.events.push(...(frame.events as Frame[]));
@@ -38,15 +40,17 @@ export class WsClient {
       socket.once('unexpected-response', (_request, response) => {
         let body = '';
         response.on('data', (chunk: Buffer) => (body += String(chunk)));
-        response.on('end', () =>
+        response.on('end', () => {
+          const parsed: unknown = JSON.parse(body || 'null');
+          record(() => checkBody('GET', new URL(url).pathname, response.statusCode ?? 0, parsed));
           reject(
             Object.assign(new Error(`HTTP ${response.statusCode}`), {
               status: response.statusCode,
               headers: response.headers,
-              body: JSON.parse(body || 'null'),
+              body: parsed,
             }),
-          ),
-        );
+          );
+        });
       });
       socket.once('error', reject);
     });

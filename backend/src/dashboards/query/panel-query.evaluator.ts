@@ -1,16 +1,9 @@
 /** Evaluates a parsed panel query against the metric store. */
+import type { PanelValue } from '@data-streaming/protocol';
 import type { MetricStore, Sample } from '../../metric-store/metric-store';
 import type { PanelQuery } from './panel-query';
 
-/** A windowed value computed from less than its window (after a restart, history did not reach back that far). */
-export interface PartialWindow {
-  covered_seconds: number;
-  window_seconds: number;
-}
-
-export type PanelValue =
-  | { kind: 'scalar'; value: number | null; partial?: PartialWindow }
-  | { kind: 'series'; label: string; series: { label: string; value: number | null }[]; partial?: PartialWindow };
+export type { PanelValue };
 
 function aggregate(query: PanelQuery, samples: Sample[]): number | null {
   if (query.fn === 'count') return samples.length;

@@ -1,4 +1,4 @@
-import { eventSchema } from '../event.schema';
+import { publishEventSchemaFor } from '@data-streaming/protocol';
 import { LlmPlatformSimulator } from './llm-platform.simulator';
 
 const CHANNELS = ['metrics_updates', 'system_alerts', 'business_events', 'performance_data'];
@@ -6,7 +6,7 @@ const CHANNELS = ['metrics_updates', 'system_alerts', 'business_events', 'perfor
 describe('LlmPlatformSimulator', () => {
   it('produces valid events on every channel, with believable figures, for ten simulated minutes', () => {
     const simulator = new LlmPlatformSimulator(42);
-    const schema = eventSchema(CHANNELS);
+    const schema = publishEventSchemaFor(CHANNELS);
     const start = Date.UTC(2026, 10, 26, 12);
     const perChannel = new Map<string, number>();
     const types = new Set<string>();

@@ -3,6 +3,8 @@
  * adapters: SQLite local to one process (OutboxRepository) and Redis shared by every instance (RedisOutbox), picked
  * by notifications.module.ts. Every method is asynchronous; a store that cannot be reached rejects.
  */
+import { Logger } from '@nestjs/common';
+import { notificationSchema } from '@data-streaming/protocol';
 import type { Notification, NotificationChannel, Priority } from '../notification';
 
 export type DeliveryState = 'pending' | 'delivered' | 'failed';
@@ -45,6 +47,31 @@ export interface DeliveryCount {
 export interface ChannelHistory {
   lastSuccess: Map<string, number>;
   lastFailure: Map<string, { at: number; error: string }>;
+}
+
+/** Why a claimed delivery whose stored notification cannot be read is failed instead of attempted. */
+export const CORRUPT_NOTIFICATION = 'the stored notification is corrupt (it does not match the notification schema)';
+
+const logger = new Logger('Outbox');
+
+/**
+ * A stored notification read back through the protocol's schema: never cast. A row that is not JSON or does not
+ * match is reported (logged with the store and the id) and answered as undefined, for the caller to skip.
+ */
+export function readStoredNotification(payload: string, where: string): Notification | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    value = undefined;
+  }
+  const parsed = notificationSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  logger.warn(
+    `Skipped a corrupt notification in ${where}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unreadable'}`,
+  );
+  return undefined;
 }
 
 /** Claim order: a lower rank is more urgent. */

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storedNotification as notification } from '../../../test/support/factories';
+import { notificationId as idOf, storedNotification as notification } from '../../../test/support/factories';
 import { outboxContract } from '../../../test/support/outbox-contract';
 import { OutboxRepository } from './outbox.repository';
 
@@ -19,7 +19,7 @@ describe('OutboxRepository', () => {
     const before = new OutboxRepository(file, 2048);
     await before.insert(notification('a'), [{ channel: 'websocket' }, { channel: 'email' }], 1000);
     await before.claimDue(10, 60_000, 2000);
-    await before.markDelivered('id-a', 'websocket', 2500);
+    await before.markDelivered(idOf('a'), 'websocket', 2500);
     await before.close();
     const after = new OutboxRepository(file, 2048);
     expect(await after.claimDue(10, 1000, 3000)).toEqual([]);

@@ -8,6 +8,8 @@ import type Database from 'better-sqlite3';
 import { openDatabase } from '../../storage/sqlite';
 import type { Notification, NotificationChannel } from '../notification';
 import {
+  CORRUPT_NOTIFICATION,
+  readStoredNotification,
   PRIORITY_RANK,
   type ChannelHistory,
   type ClaimedDelivery,
@@ -143,15 +145,17 @@ export class OutboxRepository implements Outbox {
     );
   }
 
+  /** A claimed delivery whose notification cannot be read is failed with CORRUPT_NOTIFICATION, not handed out. */
   claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<ClaimedDelivery[]> {
     return settled(() =>
       limit <= 0
         ? []
-        : this.statements.claim.all({ now, leaseUntil: now + leaseMs, limit }).map((row) => ({
-            notification: JSON.parse(row.payload) as Notification,
-            channel: row.channel,
-            attempts: row.attempts,
-          })),
+        : this.statements.claim.all({ now, leaseUntil: now + leaseMs, limit }).flatMap((row) => {
+            const notification = readStoredNotification(row.payload, `the SQLite outbox (notification ${row.notification_id})`);
+            if (notification) return [{ notification, channel: row.channel, attempts: row.attempts }];
+            this.statements.failed.run({ id: row.notification_id, channel: row.channel, error: CORRUPT_NOTIFICATION, now });
+            return [];
+          }),
     );
   }
 
@@ -171,7 +175,8 @@ export class OutboxRepository implements Outbox {
     return settled(() => {
       const row = this.statements.notification.get(id);
       if (!row) return undefined;
-      return { notification: JSON.parse(row.payload) as Notification, deliveries: this.statements.deliveries.all(id) };
+      const notification = readStoredNotification(row.payload, `the SQLite outbox (notification ${id})`);
+      return notification && { notification, deliveries: this.statements.deliveries.all(id) };
     });
   }
 

@@ -4,7 +4,7 @@
  * `npm test`. Every key lives under a prefix unique to the run, deleted at the end.
  */
 import { createServer } from 'node:net';
-import { storedNotification as notification } from '../../../test/support/factories';
+import { notificationId as idOf, storedNotification as notification } from '../../../test/support/factories';
 import { outboxContract } from '../../../test/support/outbox-contract';
 import { redisRun } from '../../../test/support/redis';
 import type { RedisConnection } from '../../redis/redis.connection';
@@ -72,8 +72,8 @@ describe('RedisOutbox', () => {
     expect(await survivor.claimDue(10, 5000, 6999)).toEqual([]);
     expect(await survivor.nextDueAt()).toBe(7000);
     const taken = await survivor.claimDue(10, 5000, 7000);
-    expect(taken.map((claim) => [claim.notification.id, claim.channel, claim.attempts])).toEqual([['id-a', 'slack', 2]]);
-    await survivor.markDelivered('id-a', 'slack', 7100);
+    expect(taken.map((claim) => [claim.notification.id, claim.channel, claim.attempts])).toEqual([[idOf('a'), 'slack', 2]]);
+    await survivor.markDelivered(idOf('a'), 'slack', 7100);
     expect(await survivor.counts()).toEqual([{ channel: 'slack', state: 'delivered', count: 1 }]);
     expect(await survivor.nextDueAt()).toBeUndefined();
   });

@@ -21,8 +21,10 @@
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import type { RedisConnection } from '../../redis/redis.connection';
-import type { Notification, NotificationChannel } from '../notification';
+import { isNotificationChannel, type Notification, type NotificationChannel } from '../notification';
 import {
+  CORRUPT_NOTIFICATION,
+  readStoredNotification,
   PRIORITY_RANK,
   type ChannelHistory,
   type ClaimedDelivery,
@@ -201,14 +203,21 @@ end
 return {deleted, #ids}
 `);
 
-function deliveryRow(id: string, flat: string[]): DeliveryRow {
+const DELIVERY_STATES: readonly string[] = ['pending', 'delivered', 'failed'] satisfies DeliveryState[];
+const isDeliveryState = (value: unknown): value is DeliveryState => DELIVERY_STATES.includes(value as string);
+
+/** A delivery hash read back; undefined (and skipped by the caller) when its channel or state is not one we write. */
+function deliveryRow(id: string, flat: string[]): DeliveryRow | undefined {
   const fields = new Map<string, string>();
   for (let index = 0; index + 1 < flat.length; index += 2) fields.set(flat[index] as string, flat[index + 1] as string);
   const number = (name: string) => Number(fields.get(name));
+  const channel = fields.get('channel');
+  const state = fields.get('state');
+  if (!isNotificationChannel(channel) || !isDeliveryState(state)) return undefined;
   return {
     notification_id: id,
-    channel: fields.get('channel') as NotificationChannel,
-    state: fields.get('state') as DeliveryState,
+    channel,
+    state,
     attempts: number('attempts'),
     next_attempt_at: number('next_attempt_at'),
     last_error: fields.get('last_error') ?? null,
@@ -256,7 +265,14 @@ export class RedisOutbox implements Outbox {
   async claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<ClaimedDelivery[]> {
     if (limit <= 0) return [];
     const claimed = (await this.run(CLAIM, limit, now, now + leaseMs, RANKS)) as [string, NotificationChannel, number, string][];
-    return claimed.map(([, channel, attempts, payload]) => ({ notification: JSON.parse(payload) as Notification, channel, attempts }));
+    const deliveries: ClaimedDelivery[] = [];
+    for (const [id, channel, attempts, payload] of claimed) {
+      const notification = readStoredNotification(payload, `the Redis outbox (notification ${id})`);
+      // A delivery whose notification cannot be read is failed, not handed out (nor claimed again and again).
+      if (notification) deliveries.push({ notification, channel, attempts });
+      else await this.markFailed(id, channel, CORRUPT_NOTIFICATION, now);
+    }
+    return deliveries;
   }
 
   markDelivered(id: string, channel: NotificationChannel, now = Date.now()): Promise<void> {
@@ -275,9 +291,11 @@ export class RedisOutbox implements Outbox {
     const found = (await this.run(FIND, id)) as [string, ...string[][]] | null;
     if (!found) return undefined;
     const [payload, ...deliveries] = found;
+    const notification = readStoredNotification(payload, `the Redis outbox (notification ${id})`);
+    if (!notification) return undefined;
     return {
-      notification: JSON.parse(payload) as Notification,
-      deliveries: deliveries.map((flat) => deliveryRow(id, flat)).sort((x, y) => x.channel.localeCompare(y.channel)),
+      notification,
+      deliveries: deliveries.flatMap((flat) => deliveryRow(id, flat) ?? []).sort((x, y) => x.channel.localeCompare(y.channel)),
     };
   }
 

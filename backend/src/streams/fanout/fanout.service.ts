@@ -7,8 +7,8 @@
  */
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { BUS, type Bus, type Unsubscribe } from '../../bus/bus.port';
-import { formatPosition, type Position } from '../../bus/position';
+import { BUS, type Bus, type ReadResult, type TimeReadResult, type Unsubscribe } from '../../bus/bus.port';
+import { formatPosition, type Position } from '@data-streaming/protocol';
 import type { StreamMessage } from '../../bus/stream-message';
 import { conflationOf, historySize } from '../../config/channels';
 import { InjectConfig } from '../../config/config.module';
@@ -32,7 +32,10 @@ class Topic {
 }
 
 export interface AttachOptions {
+  /** Replay what follows this position first. */
   since?: Position;
+  /** Replay what was accepted at or after this time (ms since 1970) first; not with `since`. */
+  from?: number;
   /** Overrides for this subscription (high-frequency streams). */
   policy?: Partial<DeliveryPolicy>;
   /** Called after the welcome and replay, before live messages flow. */
@@ -77,7 +80,11 @@ export class FanoutService implements OnApplicationShutdown {
     return topic;
   }
 
-  /** Subscribes a connection to a channel, replaying from `since` first when given. */
+  /**
+   * Subscribes a connection to a channel, replaying from `since` or `from` first when given. The subscriber is
+   * registered (holding live messages) before history is read; live messages the replay already covers are dropped
+   * when it goes live, so the join has no gap and no duplicate.
+   */
   async attach(channel: string, sink: Sink, options: AttachOptions = {}): Promise<Subscriber> {
     const maxQueueBytes = sink.transport === 'websocket' ? this.config.websocket.max_queue_bytes : this.config.sse.max_queue_bytes;
     const policy: DeliveryPolicy = {
@@ -101,34 +108,33 @@ export class FanoutService implements OnApplicationShutdown {
     topic.subscribers.add(subscriber);
     topic.unsubscribe ??= this.bus.subscribe(channel, (message) => this.enqueue(topic, message));
 
-    let replay: StreamMessage[] = [];
-    let recovered = true;
-    let reason: string | undefined;
+    let result: ReadResult | undefined;
+    let timed: TimeReadResult | undefined;
     try {
-      if (options.since) {
-        const result = await this.bus.read(channel, options.since);
-        replay = result.messages;
-        recovered = result.recovered;
-        reason = result.reason;
-      }
+      if (options.since) result = await this.bus.read(channel, options.since);
+      else if (options.from !== undefined) result = timed = await this.bus.readFrom(channel, options.from);
     } catch (error) {
       this.detach(subscriber);
       throw error;
     }
+    const replay = result?.messages ?? [];
     const state = this.bus.state(channel);
     subscriber.control({
       kind: 'welcome',
       channel,
       epoch: state.epoch,
       last_id: formatPosition(state.epoch, state.lastOffset),
-      resumed: options.since !== undefined,
-      recovered,
-      ...(reason === undefined ? {} : { reason }),
+      resumed: result !== undefined,
+      recovered: result?.recovered ?? true,
+      ...(result?.reason === undefined ? {} : { reason: result.reason }),
       replayed: replay.length,
+      ...(timed ? { from_reached: new Date(timed.reached).toISOString() } : {}),
     });
     options.beforeLive?.(subscriber);
-    // Without `since` nothing was awaited since the welcome's position was read: anything up to it is history.
-    subscriber.goLive(replay, options.since ? undefined : { epoch: state.epoch, offset: state.lastOffset });
+    // Live messages up to the position the replay covers are history, not news: after `since`, the replay's last; from
+    // a time, the newest the read saw (the replay may end before it); live, the welcome's position (nothing was
+    // awaited since it was read).
+    subscriber.goLive(replay, result === undefined ? { epoch: state.epoch, offset: state.lastOffset } : timed?.through);
     return subscriber;
   }
 

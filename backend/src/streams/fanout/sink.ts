@@ -3,24 +3,13 @@
  * write. Writes take no callback: the connection is busy while its buffer is above `busyAbove`, and says when it
  * drains.
  */
+import type { ControlFrame } from '@data-streaming/protocol';
 import type { StreamMessage } from '../../bus/stream-message';
 import type { Transport } from '../../metrics/streaming.metrics';
 import type { Burst } from './burst';
 
-/** Control messages: every frame that is not an event (docs/PROTOCOL.md). */
-export type ControlMessage =
-  | {
-      kind: 'welcome';
-      channel: string;
-      epoch: string;
-      last_id: string;
-      resumed: boolean;
-      recovered: boolean;
-      reason?: string;
-      replayed: number;
-    }
-  | { kind: 'snapshot'; channel: string; id: string; data: unknown }
-  | { kind: 'error'; code: number; reason: string; message: string };
+/** Control messages: every frame that is not an event (the protocol's welcome, snapshot and error frames). */
+export type ControlMessage = ControlFrame;
 
 export interface Sink {
   readonly transport: Transport;

@@ -5,7 +5,7 @@
  */
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { BUS, type Bus, type Unsubscribe } from '../../bus/bus.port';
-import { formatPosition } from '../../bus/position';
+import { formatPosition } from '@data-streaming/protocol';
 import { PublisherService } from '../../bus/publisher.service';
 import type { StreamMessage } from '../../bus/stream-message';
 import { highFrequencyChannel } from '../../config/channels';

@@ -1,7 +1,8 @@
 /**
- * Server-Sent Events connections: admission (limit, resume position), the response headers, keep-alive comments,
- * and handing the stream to the fan-out. Used by /sse/{stream} and /streams/high_frequency/{name}.
+ * Server-Sent Events connections: admission (limit, resume position or start time), the response headers, keep-alive
+ * comments, and handing the stream to the fan-out. Used by /sse/{stream} and /streams/high_frequency/{name}.
  */
+import { CLOSE } from '@data-streaming/protocol';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { BUS, type Bus } from '../../bus/bus.port';
@@ -13,15 +14,15 @@ import { Compressor, GzipStream } from '../compression';
 import { ConnectionRegistry, type Pool } from '../connection-registry';
 import { FanoutService, type AttachOptions } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
-import { resumePosition } from '../subscription-request';
-import { CLOSE_GOING_AWAY, CLOSE_TOKEN_EXPIRED, RETRY_AFTER_SECONDS, SHUTTING_DOWN_RETRY_AFTER_SECONDS } from '../websocket/close-codes';
+import { queryText, startPoint, type StartPoint } from '../subscription-request';
+import { RETRY_AFTER_SECONDS, SHUTTING_DOWN_RETRY_AFTER_SECONDS } from '../websocket/close-codes';
 import { SseSink } from './sse.sink';
 
 export interface SseStreamOptions {
   /** The names a credential may be granted this stream by: its path name and the bus channel. */
   names: readonly string[];
   compression: boolean;
-  attach?: Omit<AttachOptions, 'since'>;
+  attach?: Omit<AttachOptions, 'since' | 'from'>;
   /** A second pool the stream counts against (dashboard viewers). */
   pool?: Exclude<Pool, 'websocket' | 'sse'>;
 }
@@ -61,11 +62,13 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
       throw ApiError.unavailable('shutting_down', 'the service is shutting down', SHUTTING_DOWN_RETRY_AFTER_SECONDS);
     const token = typeof request.query.token === 'string' ? request.query.token : undefined;
     const principal = this.access.subscribe(request, options.names, { query: token });
-    const lastEventId = request.header('last-event-id');
-    const sinceQuery = typeof request.query.since === 'string' ? request.query.since : undefined;
-    let since;
+    let start: StartPoint;
     try {
-      since = resumePosition(this.bus, channel, lastEventId ?? sinceQuery, lastEventId === undefined ? 'since' : 'Last-Event-ID');
+      start = startPoint(this.bus, channel, {
+        since: queryText(request.query, 'since'),
+        from: queryText(request.query, 'from'),
+        lastEventId: request.header('last-event-id'),
+      });
     } catch (error) {
       this.registry.refused('sse', 'bad_position');
       throw error;
@@ -109,7 +112,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
       principal?.expiresAt === undefined
         ? undefined
         : setTimeout(
-            () => sink.end({ kind: 'error', code: CLOSE_TOKEN_EXPIRED, reason: 'token_expired', message: 'the subscriber token expired' }),
+            () => sink.end({ kind: 'error', code: CLOSE.TOKEN_EXPIRED, reason: 'token_expired', message: 'the subscriber token expired' }),
             Math.max(0, principal.expiresAt - Date.now()),
           );
     expiry?.unref();
@@ -123,7 +126,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     });
     sink.write(`retry: ${this.config.sse.retry_timeout}\n\n`);
     try {
-      subscriber = await this.fanout.attach(channel, sink, { ...options.attach, ...(since ? { since } : {}) });
+      subscriber = await this.fanout.attach(channel, sink, { ...options.attach, ...start });
       if (connection.closed) this.fanout.detach(subscriber);
     } catch (error) {
       this.logger.warn(`SSE subscription to ${channel} failed: ${(error as Error).message}`);
@@ -134,7 +137,10 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
   beforeApplicationShutdown(): void {
     this.registry.draining = true;
     for (const sink of this.streams) {
-      sink.end({ kind: 'error', code: CLOSE_GOING_AWAY, reason: 'going_away', message: 'server shutting down; reconnect after retry' });
+      sink.end(
+        { kind: 'error', code: CLOSE.GOING_AWAY, reason: 'going_away', message: 'server shutting down; reconnect after retry' },
+        true,
+      );
     }
   }
 

@@ -5,13 +5,14 @@
  * chunk at `end()`. In gzip, the response is a gzip stream made of each message's own compressed piece
  * (streams/compression.ts): the pieces are made once per message, only the CRC-32 is combined per response.
  */
+import { CLOSE } from '@data-streaming/protocol';
 import type { Response } from 'express';
 import type { Socket } from 'node:net';
 import { httpChunk, type StreamMessage } from '../../bus/stream-message';
 import { GZIP_HEADER, gzipPiece, type Compressor, type GzipPiece, type GzipStream } from '../compression';
 import type { Burst } from '../fanout/burst';
 import type { ControlMessage, Sink } from '../fanout/sink';
-import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_GRACE_MS } from '../websocket/close-codes';
+import { SLOW_CONSUMER_CLOSE_GRACE_MS } from '../websocket/close-codes';
 
 export function controlEvent(message: ControlMessage, id?: string): string {
   return `event: ${message.kind}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(message)}\n\n`;
@@ -116,15 +117,22 @@ export class SseSink implements Sink {
     this.write(controlEvent(message, id));
   }
 
-  end(message?: ControlMessage): void {
+  /**
+   * Ends the stream (after `message`, an error event saying why). With `closeConnection` (the service is going away)
+   * the connection closes once the end is written: kept alive, it would outlive the server that could answer on it.
+   */
+  end(message?: ControlMessage, closeConnection = false): void {
     if (this.response.writableEnded) return;
     if (message) this.write(controlEvent(message));
     if (this.gzip) this.body(this.gzip.trailer());
+    // Node detaches the socket from the response on 'finish', before this listener runs: hold it now.
+    const socket = this.response.socket;
+    if (closeConnection && socket) this.response.once('finish', () => socket.destroySoon());
     this.response.end();
   }
 
   closeSlow(): void {
-    this.end({ kind: 'error', code: CLOSE_SLOW_CONSUMER, reason: 'slow_consumer', message: 'unsent bytes passed the queue cap' });
+    this.end({ kind: 'error', code: CLOSE.SLOW_CONSUMER, reason: 'slow_consumer', message: 'unsent bytes passed the queue cap' });
     setTimeout(() => this.response.destroy(), SLOW_CONSUMER_CLOSE_GRACE_MS).unref();
   }
 }

@@ -3,6 +3,19 @@
  * docs/ARCHITECTURE.md): it checks the path, the channel, the resume position and the connection limit, and refuses
  * with an HTTP error before the handshake; then it hands the socket to the fan-out and keeps it alive with pings.
  */
+import {
+  CLIENT_PING,
+  CLOSE,
+  FRAME_ERROR_UNSUPPORTED_MESSAGE,
+  SERVER_PONG,
+  SUBPROTOCOL,
+  TOKEN_SUBPROTOCOL_PREFIX,
+  closeCodeForStatus,
+  type ErrorFrame,
+  type Position,
+  type RefusedReason,
+  type TryAgainLaterReason,
+} from '@data-streaming/protocol';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
@@ -11,7 +24,6 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AccessControl } from '../../auth/access-control';
 import type { Principal } from '../../auth/principal';
 import { BUS, type Bus } from '../../bus/bus.port';
-import type { Position } from '../../bus/position';
 import { ApiError } from '../../common/api-error';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
@@ -21,18 +33,8 @@ import { ConnectionRegistry } from '../connection-registry';
 import { FanoutService } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
 import { LiveChannelRegistry, type LiveChannel } from '../live-channels';
-import { resumePosition, unknownChannel } from '../subscription-request';
-import {
-  CLOSE_GOING_AWAY,
-  CLOSE_INTERNAL_ERROR,
-  CLOSE_PING_FLOOD,
-  CLOSE_POLICY_VIOLATION,
-  CLOSE_TOKEN_EXPIRED,
-  CLOSE_TRY_AGAIN_LATER,
-  CLOSE_UNSUPPORTED_DATA,
-  RETRY_AFTER_SECONDS,
-  SHUTTING_DOWN_RETRY_AFTER_SECONDS,
-} from './close-codes';
+import { startPoint, unknownChannel } from '../subscription-request';
+import { RETRY_AFTER_SECONDS, SHUTTING_DOWN_RETRY_AFTER_SECONDS } from './close-codes';
 import { rawDataText } from './raw-data';
 import { WebSocketSink } from './websocket.sink';
 
@@ -50,13 +52,11 @@ interface Client {
 interface Subscription {
   channel: string;
   since: Position | undefined;
+  /** Start from this acceptance time (ms since 1970); not with `since`. */
+  from: number | undefined;
   live: LiveChannel | undefined;
   principal: Principal | undefined;
 }
-
-/** The subprotocol the service speaks; a browser that sends its token as a subprotocol offers this one too. */
-export const SUBPROTOCOL = 'data-streaming.v1';
-const TOKEN_SUBPROTOCOL = 'bearer.';
 
 function offeredProtocols(request: IncomingMessage): string[] {
   return (request.headers['sec-websocket-protocol'] ?? '')
@@ -78,6 +78,17 @@ export function writeUpgradeRefusal(socket: Duplex, error: ApiError): void {
     `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `${headers}Connection: close\r\n\r\n${body}`,
   );
+}
+
+/** A close reason of JSON, its message cut so that the whole stays within the 123 bytes a close frame allows. */
+export function closeReasonText(reason: TryAgainLaterReason | RefusedReason): string {
+  let text = JSON.stringify(reason);
+  if ('message' in reason) {
+    for (let length = reason.message.length; Buffer.byteLength(text) > 123 && length > 0; length -= 8) {
+      text = JSON.stringify({ ...reason, message: `${reason.message.slice(0, Math.max(0, length - 9))}…` });
+    }
+  }
+  return text;
 }
 
 /** Sends a live channel's snapshot to a subscriber that starts fresh (one that resumes already has the state). */
@@ -185,18 +196,22 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
   };
 
   /**
-   * Refuses an upgrade with the HTTP error. A browser (a request with Origin) cannot read that status, so a refusal
-   * it should retry (429, 503) is a completed handshake closed at once with 1013 and the Retry-After in its reason.
+   * Refuses an upgrade with the HTTP error. A browser (a request with Origin) cannot read that status, so it gets a
+   * completed handshake closed at once with the status's close code instead: 1013 with the Retry-After for a refusal
+   * it should retry (429, 503), 4400/4401/4403/4404 with the error for one it should not. A page from an origin the
+   * service does not allow never gets a handshake.
    */
   private refuse(request: IncomingMessage, socket: Duplex, head: Buffer, error: ApiError): void {
-    const retryAfter = error.headers['Retry-After'];
-    if (request.headers.origin === undefined || retryAfter === undefined || (error.status !== 429 && error.status !== 503)) {
+    const code = request.headers.origin === undefined ? undefined : closeCodeForStatus(error.status);
+    if (code === undefined || error.code === 'origin_not_allowed') {
       writeUpgradeRefusal(socket, error);
       return;
     }
-    (this.server as WebSocketServer).handleUpgrade(request, socket, head, (ws) => {
-      ws.close(CLOSE_TRY_AGAIN_LATER, JSON.stringify({ code: error.code, retry_after_seconds: Number(retryAfter) }));
-    });
+    const reason: TryAgainLaterReason | RefusedReason =
+      code === CLOSE.TRY_AGAIN_LATER
+        ? { code: error.code, retry_after_seconds: Number(error.headers['Retry-After'] ?? SHUTTING_DOWN_RETRY_AFTER_SECONDS) }
+        : { code: error.code, message: error.message };
+    (this.server as WebSocketServer).handleUpgrade(request, socket, head, (ws) => ws.close(code, closeReasonText(reason)));
   }
 
   private checkRequest(request: IncomingMessage): Subscription {
@@ -219,20 +234,24 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
         family ? family.names() : this.config.websocket.channels,
       );
     }
-    const tokenProtocol = offeredProtocols(request).find((protocol) => protocol.startsWith(TOKEN_SUBPROTOCOL));
+    const tokenProtocol = offeredProtocols(request).find((protocol) => protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
     const principal = this.access.subscribe(request, family ? [channel] : [name, channel], {
       query: url.searchParams.get('token'),
-      ...(tokenProtocol ? { subprotocol: tokenProtocol.slice(TOKEN_SUBPROTOCOL.length) } : {}),
+      ...(tokenProtocol ? { subprotocol: tokenProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length) } : {}),
     });
     try {
-      return { channel, live, principal, since: resumePosition(this.bus, channel, url.searchParams.get('since') ?? undefined, 'since') };
+      const { since, from } = startPoint(this.bus, channel, {
+        since: url.searchParams.get('since') ?? undefined,
+        from: url.searchParams.get('from') ?? undefined,
+      });
+      return { channel, live, principal, since, from };
     } catch (error) {
       this.registry.refused('websocket', 'bad_position');
       throw error;
     }
   }
 
-  private onConnection(ws: WebSocket, tcp: Duplex, { channel, since, live, principal }: Subscription, windowBits: WindowBits): void {
+  private onConnection(ws: WebSocket, tcp: Duplex, { channel, since, from, live, principal }: Subscription, windowBits: WindowBits): void {
     const client: Client = { channel, alive: true, pings: 0, pingSecond: 0 };
     this.clients.set(ws, client);
     ws.on('pong', () => {
@@ -242,27 +261,27 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     const expiry =
       principal?.expiresAt === undefined
         ? undefined
-        : setTimeout(() => ws.close(CLOSE_TOKEN_EXPIRED, 'token expired'), Math.max(0, principal.expiresAt - Date.now()));
+        : setTimeout(() => ws.close(CLOSE.TOKEN_EXPIRED, 'token expired'), Math.max(0, principal.expiresAt - Date.now()));
     expiry?.unref();
     ws.on('ping', () => this.countPing(ws, client));
     ws.on('message', (data, isBinary) => {
       if (this.countPing(ws, client)) return;
       if (isBinary) {
-        ws.close(CLOSE_UNSUPPORTED_DATA, 'binary frames are not accepted');
+        ws.close(CLOSE.UNSUPPORTED_DATA, 'binary frames are not accepted');
         return;
       }
       // The only client message: an application-level ping for clients that cannot see protocol pings.
       const text = rawDataText(data);
       // Uncompressed and sent at once: nothing the fan-out writes to the socket ever waits behind `ws`'s compressor.
-      if (text === '{"kind":"ping"}') ws.send('{"kind":"pong"}', { compress: false });
+      if (text === CLIENT_PING) ws.send(SERVER_PONG, { compress: false });
       else
         ws.send(
           JSON.stringify({
             kind: 'error',
-            code: 4400,
+            code: FRAME_ERROR_UNSUPPORTED_MESSAGE,
             reason: 'unsupported_message',
-            message: 'the only client message is {"kind":"ping"}',
-          }),
+            message: `the only client message is ${CLIENT_PING}`,
+          } satisfies ErrorFrame),
           { compress: false },
         );
     });
@@ -277,7 +296,9 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     this.fanout
       .attach(channel, new WebSocketSink(ws, tcp, channel, this.compressor, windowBits), {
         ...(since ? { since } : {}),
-        beforeLive: snapshotSender(live, since),
+        ...(from === undefined ? {} : { from }),
+        // A subscriber from a time replays history instead of starting from the current state.
+        beforeLive: snapshotSender(live, since ?? from),
       })
       .then((subscriber) => {
         if (this.clients.has(ws)) client.subscriber = subscriber;
@@ -286,7 +307,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       .catch((error: unknown) => {
         const policy = error instanceof ApiError || (error instanceof Error && error.name === 'PositionAheadError');
         this.logger.warn(`Subscription to ${channel} failed: ${(error as Error).message}`);
-        ws.close(policy ? CLOSE_POLICY_VIOLATION : CLOSE_INTERNAL_ERROR, (error as Error).message.slice(0, 120));
+        ws.close(policy ? CLOSE.POLICY_VIOLATION : CLOSE.INTERNAL_ERROR, (error as Error).message.slice(0, 120));
       });
   }
 
@@ -298,7 +319,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       client.pings = 0;
     }
     if (++client.pings <= this.config.websocket.max_client_pings_per_second) return false;
-    if (ws.readyState === ws.OPEN) ws.close(CLOSE_PING_FLOOD, 'too many pings or messages');
+    if (ws.readyState === ws.OPEN) ws.close(CLOSE.POLICY_VIOLATION, 'too many pings or messages');
     return true;
   }
 
@@ -321,7 +342,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       (ws) =>
         new Promise<void>((resolve) => {
           ws.once('close', () => resolve());
-          ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+          ws.close(CLOSE.GOING_AWAY, 'server shutting down');
         }),
     );
     const graceMs = Math.min(2000, (this.config.service.shutdown_timeout * 1000) / 2);

@@ -5,6 +5,7 @@
  * handshake, the reading side, pings and the close; nothing is sent through its compressing sender, so its frames
  * never queue behind a compression and the order on the wire is the order of the writes here.
  */
+import { CLOSE } from '@data-streaming/protocol';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
@@ -12,7 +13,7 @@ import type { StreamMessage } from '../../bus/stream-message';
 import type { Compressor, WindowBits } from '../compression';
 import type { Burst } from '../fanout/burst';
 import type { ControlMessage, Sink } from '../fanout/sink';
-import { CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_GRACE_MS } from './close-codes';
+import { SLOW_CONSUMER_CLOSE_GRACE_MS } from './close-codes';
 
 const OPEN = 1;
 
@@ -80,7 +81,7 @@ export class WebSocketSink implements Sink {
   }
 
   closeSlow(): void {
-    this.socket.close(CLOSE_SLOW_CONSUMER, 'slow consumer');
+    this.socket.close(CLOSE.SLOW_CONSUMER, 'slow consumer');
     // The close frame waits behind the unsent bytes; a peer that still does not read is cut off.
     setTimeout(() => this.socket.terminate(), SLOW_CONSUMER_CLOSE_GRACE_MS).unref();
   }
