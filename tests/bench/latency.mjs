@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Publish-to-receipt latency: POST /events → WebSocket subscriber, against our service and, in the same run with the
-// same generator, a minimal `ws` broadcast server (the floor of Node.js itself). Loopback only; every loop bounded.
+// same generator, a minimal `ws` broadcast server (the floor of Node.js itself); our service also through the client
+// library (@data-streaming/client), to show what it adds. Loopback only; every loop bounded.
 // Usage: npm run bench [-- --messages 3000 --rate 300]
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -9,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { createClient } from '@data-streaming/client';
 
 const require = createRequire(resolve(dirname(fileURLToPath(import.meta.url)), '../../backend/package.json'));
 const { WebSocket, WebSocketServer } = require('ws');
@@ -109,18 +111,40 @@ async function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function measure(target) {
-  const received = new Map();
-  const sentAt = new Map();
+/**
+ * The subscriber: a bare `ws` socket (compression off) that parses each frame, or, with `viaClient`, the client
+ * library (@data-streaming/client over the same kind of socket), to show what the library adds.
+ */
+async function subscribe(target, viaClient, onItems) {
+  if (viaClient) {
+    const client = createClient({
+      url: target.http,
+      createSocket: (url, protocols) => new WebSocket(url, protocols, { perMessageDeflate: false }),
+    });
+    let open = false;
+    client.subscribe('metrics_updates', { onEvents: onItems, onStatus: (status) => (open = status === 'open') });
+    const until = performance.now() + 10_000;
+    while (!open && performance.now() < until) await new Promise((done) => setTimeout(done, 5));
+    if (!open) throw new Error('the client did not subscribe within 10 s');
+    return { close: () => client.close() };
+  }
   const socket = new WebSocket(`${target.ws}/ws/metrics_updates`, { perMessageDeflate: false });
   await new Promise((done, fail) => {
     socket.once('open', done);
     socket.once('error', fail);
   });
   socket.on('message', (data) => {
-    const now = performance.now();
     const frame = JSON.parse(String(data));
-    const items = frame.kind === 'batch' ? frame.events : [frame];
+    onItems(frame.kind === 'batch' ? frame.events : [frame]);
+  });
+  return { close: () => socket.close() };
+}
+
+async function measure(target, viaClient = false) {
+  const received = new Map();
+  const sentAt = new Map();
+  const subscription = await subscribe(target, viaClient, (items) => {
+    const now = performance.now();
     for (const item of items) {
       const sequence = item.data?.sequence;
       if (sequence !== undefined && !received.has(sequence)) received.set(sequence, now - sentAt.get(sequence));
@@ -150,10 +174,10 @@ async function measure(target) {
   while (received.size < MESSAGES && performance.now() < drainUntil) await new Promise((done) => setTimeout(done, 20));
   const elapsed = (performance.now() - start) / 1000;
   const cpuAfter = await cpuSeconds(target.pid);
-  socket.close();
+  subscription.close();
   const latencies = [...received.values()].sort((a, b) => a - b);
   return {
-    target: target.name,
+    target: viaClient ? `${target.name} via @data-streaming/client` : target.name,
     sent: MESSAGES,
     delivered: received.size,
     refused,
@@ -172,12 +196,13 @@ for (const start of [startFloor, startService]) {
   try {
     await measure(target); // warm-up run, not reported
     results.push(await measure(target));
+    if (start === startService) results.push(await measure(target, true));
   } finally {
     await target.stop();
   }
 }
 
-const [floor, ours] = results;
+const [floor, ours, viaClient] = results;
 console.log(`\nPublish→WebSocket latency, ${MESSAGES} messages at ${RATE}/s, one subscriber, loopback`);
 console.log(
   `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`,
@@ -190,4 +215,5 @@ for (const r of results) {
   );
 }
 console.log(`\nratio to the floor: p50 x${(ours.p50 / floor.p50).toFixed(2)}, p99 x${(ours.p99 / floor.p99).toFixed(2)}`);
-if (ours.delivered < ours.sent) process.exitCode = 1;
+console.log(`the client library's cost: p50 +${ms(viaClient.p50 - ours.p50)} ms, p99 +${ms(viaClient.p99 - ours.p99)} ms`);
+if (ours.delivered < ours.sent || viaClient.delivered < viaClient.sent) process.exitCode = 1;

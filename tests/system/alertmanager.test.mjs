@@ -5,8 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import WebSocket from 'ws';
-import { eventually, freePort, requireBinary, run, startService } from './helpers.mjs';
+import { eventually, freePort, requireBinary, run, startService, subscriber } from './helpers.mjs';
 
 const ALERTMANAGER = requireBinary('/usr/bin/prometheus-alertmanager', 'prometheus-alertmanager');
 
@@ -61,13 +60,8 @@ after(async () => {
 });
 
 test('an Alertmanager alert and its resolution reach a WebSocket client as notifications', async () => {
-  const frames = [];
-  const socket = new WebSocket(`${service.ws}/ws/system_alerts`);
-  socket.on('message', (data) => frames.push(JSON.parse(String(data))));
-  await new Promise((done, fail) => {
-    socket.once('open', done);
-    socket.once('error', fail);
-  });
+  const alerts = subscriber(service.ws, 'system_alerts');
+  await alerts.opened();
   const labels = { alertname: 'DataStreamingLatencyHigh', severity: 'warning', service: 'data-streaming-api' };
   const annotations = { summary: 'Streaming latency above 100 ms for 5 minutes' };
   const postAlert = (alert) =>
@@ -79,7 +73,7 @@ test('an Alertmanager alert and its resolution reach a WebSocket client as notif
   const startsAt = new Date().toISOString();
   assert.equal((await postAlert({ labels, annotations, startsAt })).status, 200);
 
-  const events = () => frames.flatMap((frame) => (frame.kind === 'batch' ? frame.events : frame.kind === 'event' ? [frame] : []));
+  const events = () => alerts.events;
   const firing = await eventually(() => events().find((event) => event.type === 'notification.firing'), 15_000, 'the firing notification');
   assert.equal(firing.data.title, 'DataStreamingLatencyHigh');
   assert.equal(firing.data.priority, 'warning');
@@ -94,5 +88,5 @@ test('an Alertmanager alert and its resolution reach a WebSocket client as notif
   );
   assert.equal(resolved.data.title, 'DataStreamingLatencyHigh');
   assert.equal(resolved.data.labels.fingerprint, firing.data.labels.fingerprint);
-  socket.close();
+  alerts.stop();
 });

@@ -1,6 +1,7 @@
 // Nothing acknowledged is lost, and no alert is sent twice: the built service on the embedded defaults (durable
 // history in SQLite), killed with SIGKILL under load and started again on the same data directory and port, with
-// real WebSocket clients (permessage-deflate offered, as `ws` and browsers do) that reconnect and resume by `?since`.
+// subscribers of the client library (@data-streaming/client over `ws`, permessage-deflate offered as browsers do)
+// that reconnect and resume by `?since` by themselves.
 // Each test prints what it measured.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,57 +10,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import WebSocket from 'ws';
-import { eventually, freePort, publish, sleep, startNginx, startService } from './helpers.mjs';
-
-/**
- * A subscriber as a client library would be: on every close it reconnects (100–300 ms later) with `?since=` the
- * last id it saw (the welcome's position before any event), so it resumes across restarts.
- */
-class ResumingSubscriber {
-  constructor(base, path) {
-    Object.assign(this, { base, path, events: [], welcomes: [], lastId: undefined, paused: false, stopped: false });
-  }
-
-  connect() {
-    if (this.stopped || this.paused) return;
-    const since = this.lastId === undefined ? '' : `?since=${encodeURIComponent(this.lastId)}`;
-    const socket = new WebSocket(`${this.base}${this.path}${since}`);
-    this.socket = socket;
-    socket.on('message', (data) => {
-      const frame = JSON.parse(String(data));
-      if (frame.kind === 'welcome') {
-        this.welcomes.push(frame);
-        this.lastId ??= frame.last_id;
-      } else if (frame.kind === 'event' || frame.kind === 'batch') {
-        for (const event of frame.kind === 'batch' ? frame.events : [frame]) {
-          this.events.push(event);
-          this.lastId = event.id;
-        }
-      }
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      if (this.socket === socket) setTimeout(() => this.connect(), 100 + Math.random() * 200);
-    });
-    return new Promise((resolve) => socket.once('open', resolve));
-  }
-
-  pause() {
-    this.paused = true;
-    this.socket?.close();
-  }
-
-  resume() {
-    this.paused = false;
-    return this.connect();
-  }
-
-  stop() {
-    this.stopped = true;
-    this.socket?.terminate();
-  }
-}
+import { eventually, freePort, publish, sleep, startNginx, startService, subscriber as subscribe } from './helpers.mjs';
 
 async function postJson(http, path, body) {
   const response = await fetch(`${http}${path}`, {
@@ -70,11 +21,10 @@ async function postJson(http, path, body) {
   return { status: response.status, body: await response.json().catch(() => undefined) };
 }
 
-/** Everything a channel's history holds of `epoch`, read by a WebSocket resuming from its start. */
+/** Everything a channel's history holds of `epoch`, read by a subscriber resuming from its start. */
 async function historyOf(service, channel, epoch, atLeast) {
-  const reader = new ResumingSubscriber(service.ws, `/ws/${channel}`);
-  reader.lastId = `${epoch}:0`;
-  await reader.connect();
+  const reader = subscribe(service.ws, channel, { since: `${epoch}:0` });
+  await reader.opened();
   await eventually(() => reader.events.length >= atLeast, 20_000, `${atLeast} events of the history of ${channel}`);
   reader.stop();
   return reader.events;
@@ -93,13 +43,13 @@ describe('durable history across kill -9', () => {
     const env = { DATA_STREAMING_API_PORT: String(await freePort()), DATA_STREAMING_DATA_DIR: mkdtempSync(join(tmpdir(), 'dsa-durable-')) };
     let service = await startService(env);
     const port = Number(env.DATA_STREAMING_API_PORT);
-    const subscribers = Array.from({ length: 50 }, () => new ResumingSubscriber(service.ws, '/ws/metrics_updates'));
+    const subscribers = Array.from({ length: 50 }, () => subscribe(service.ws, 'metrics_updates'));
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
     const accepted = new Map();
     let refused = 0;
     let sequence = 0;
     try {
-      await Promise.all(subscribers.map((subscriber) => subscriber.connect()));
+      await Promise.all(subscribers.map((subscriber) => subscriber.opened()));
       const started = Date.now();
       const requests = [];
       // 200/s for 10 s of wall time (paced by the clock, not by timer accuracy), one event per request; the kill
@@ -172,11 +122,11 @@ describe('durable history across kill -9', () => {
   test('100 notifications to websocket, killed mid-burst: every accepted one reaches the subscriber that resumes', async () => {
     const env = { DATA_STREAMING_API_PORT: String(await freePort()), DATA_STREAMING_DATA_DIR: mkdtempSync(join(tmpdir(), 'dsa-durable-')) };
     let service = await startService(env);
-    const subscriber = new ResumingSubscriber(service.ws, '/ws/system_alerts');
+    const subscriber = subscribe(service.ws, 'system_alerts');
     const accepted = new Set();
     let failed = 0;
     try {
-      await subscriber.connect();
+      await subscriber.opened();
       let next = 0;
       let killed;
       // Five senders at once; the kill comes when 50 are accepted, with sends and deliveries under way.
@@ -242,7 +192,7 @@ describe('durable history across kill -9', () => {
       DATA_STREAMING_CONFIG: configFile,
     };
     let service = await startService(env);
-    const subscriber = new ResumingSubscriber(service.ws, '/ws/system_alerts');
+    const subscriber = subscribe(service.ws, 'system_alerts');
     let errorRate = 0.5;
     let feeding = true;
     const feeder = (async () => {
@@ -263,7 +213,7 @@ describe('durable history across kill -9', () => {
     ];
     const firedAt = (key) => Date.parse(key.split(':').slice(2, -1).join(':'));
     try {
-      await subscriber.connect();
+      await subscriber.opened();
       await eventually(() => keysOf('firing').length === 1, 10_000, 'the first firing');
       // Killed while the condition holds, started again at once, the condition still holding: no second firing.
       await kill(service);

@@ -6,6 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient } from '@data-streaming/client';
+import WebSocket from 'ws';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -147,5 +149,53 @@ export function publish(agent, port, body, headers = {}) {
     );
     req.on('error', (error) => resolve({ error: error.code ?? error.message }));
     req.end(text);
+  });
+}
+
+/**
+ * A subscriber made with the client library (@data-streaming/client), as an application makes one: over `ws` (which
+ * offers permessage-deflate, as browsers do), reconnecting with backoff and resuming from the last id by itself. It
+ * keeps every event, gap notice and error. The welcomes are read off the same sockets, because the tests count
+ * resumes and the client surfaces only the gaps they report. `pause()` leaves, `resume()` comes back with `since`.
+ */
+export function subscriber(base, channel, { since, from, backoff = { initialMs: 100, maxMs: 300 }, onSocket } = {}) {
+  const state = { events: [], welcomes: [], gaps: [], errors: [], status: undefined, sockets: 0 };
+  const client = createClient({
+    url: base.replace(/^ws/, 'http'),
+    backoff,
+    createSocket: (url, protocols) => {
+      const socket = new WebSocket(url, protocols);
+      state.sockets++;
+      socket.on('message', (data) => {
+        const text = String(data);
+        if (text.startsWith('{"kind":"welcome"')) state.welcomes.push(JSON.parse(text));
+      });
+      onSocket?.(socket);
+      return socket;
+    },
+  });
+  let subscription;
+  const open = (start) => {
+    state.status = undefined;
+    subscription = client.subscribe(channel, {
+      ...start,
+      onEvent: (event) => state.events.push(event),
+      onGap: (gap) => state.gaps.push(gap),
+      onError: (error) => state.errors.push(error),
+      onStatus: (status) => (state.status = status),
+    });
+  };
+  open(since !== undefined ? { since } : from !== undefined ? { from } : {});
+  /** Where to resume: after the last event, or where the first welcome said the stream stood. */
+  const position = () => state.events.at(-1)?.id ?? since ?? state.welcomes[0]?.last_id;
+  return Object.assign(state, {
+    /** Resolves once the service has taken the subscription (its welcome arrived). */
+    opened: (timeoutMs = 10_000) => eventually(() => state.status === 'open', timeoutMs, `the subscription to ${channel}`),
+    pause: () => subscription.unsubscribe(),
+    resume: () => {
+      open({ since: position() });
+      return state.opened();
+    },
+    stop: () => client.close(),
   });
 }

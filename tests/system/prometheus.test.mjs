@@ -6,8 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import WebSocket from 'ws';
-import { ROOT, eventually, freePort, requireBinary, run, startService } from './helpers.mjs';
+import { ROOT, eventually, freePort, requireBinary, run, startService, subscriber } from './helpers.mjs';
 
 const PROMETHEUS = requireBinary('/usr/bin/prometheus', 'prometheus');
 const PROMTOOL = requireBinary('/usr/bin/promtool', 'prometheus');
@@ -91,10 +90,10 @@ describe('Prometheus scraping the service', () => {
       `Prometheus (${prometheus.output()})`,
     );
     // Subscribers, so that deliveries are measured and connections counted; one notification delivered.
-    for (const path of ['/ws/metrics_updates', '/ws/performance_data']) {
-      const socket = new WebSocket(`${service.ws}${path}`);
-      await new Promise((done, fail) => socket.once('open', done).once('error', fail));
-      clients.push(socket);
+    for (const channel of ['metrics_updates', 'performance_data']) {
+      const live = subscriber(service.ws, channel);
+      await live.opened();
+      clients.push({ close: () => live.stop() });
     }
     const sse = await fetch(`${service.http}/sse/real_time_metrics`);
     clients.push({ close: () => sse.body.cancel() });

@@ -1,13 +1,15 @@
 // A reconnect wave: 1,000 WebSocket subscribers through one address (as viewers behind one proxy are), as `ws`
 // makes them (permessage-deflate offered), on a service whose limits admit 1,000; the service is restarted (SIGTERM,
 // then started again on the same port and data directory) and every subscriber reconnects at once, resuming with
-// `?since=`, backing off with jitter and honouring Retry-After the way the shipped Grafana plugin does. All must be
+// `?since=`, backing off with jitter and honouring Retry-After: each is a client of @data-streaming/client, the
+// library the Grafana plugin and the console use (with a shorter backoff than its default). All must be
 // back within 3 s of the service answering again. Prints the figures.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { createClient } from '@data-streaming/client';
 import WebSocket from 'ws';
 import { eventually, freePort, startService } from './helpers.mjs';
 
@@ -16,48 +18,33 @@ const CHANNELS = ['metrics_updates', 'system_alerts', 'business_events', 'perfor
 /** Backoff of the test's clients: exponential from 100 ms to at most 1 s, each delay drawn from its upper half. */
 const BACKOFF = { initialMs: 100, maxMs: 1000 };
 
-class WaveClient {
-  constructor(url, figures) {
-    Object.assign(this, { url, figures, attempts: 0, welcomes: 0, lastId: undefined, stopped: false, welcomedAt: undefined });
-    this.connect();
-  }
-
-  connect() {
-    if (this.stopped) return;
-    const since = this.lastId === undefined ? '' : `?since=${encodeURIComponent(this.lastId)}`;
-    const socket = new WebSocket(`${this.url}${since}`);
-    this.socket = socket;
-    let retryAfterMs;
-    socket.on('unexpected-response', (_request, response) => {
-      this.figures.refusals.set(response.statusCode, (this.figures.refusals.get(response.statusCode) ?? 0) + 1);
-      retryAfterMs = Number(response.headers['retry-after'] ?? 0) * 1000;
-      response.resume();
-      socket.terminate();
-    });
-    socket.on('message', (data) => {
-      const frame = JSON.parse(String(data));
-      if (frame.kind === 'welcome') {
-        this.welcomes++;
-        this.welcomedAt = Date.now();
-        this.attempts = 0;
-        this.lastId = frame.last_id;
-      }
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      if (this.socket !== socket || this.stopped) return;
-      this.figures.attempts++;
-      const ceiling = Math.min(BACKOFF.maxMs, BACKOFF.initialMs * 2 ** this.attempts++);
-      const backoff = ceiling * (0.5 + Math.random() * 0.5);
-      const delay = retryAfterMs ? Math.max(backoff, retryAfterMs * (1 + Math.random() * 0.5)) : backoff;
-      setTimeout(() => this.connect(), delay);
-    });
-  }
-
-  stop() {
-    this.stopped = true;
-    this.socket.terminate();
-  }
+/**
+ * One viewer: a client of the library (as the Grafana plugin and the console make one) with one subscription. Its
+ * welcomes and the refusals it meets are counted off its sockets.
+ */
+function waveClient(base, channel, figures) {
+  const viewer = { welcomes: 0, welcomedAt: undefined, resumed: false, errors: [] };
+  const client = createClient({
+    url: base,
+    backoff: BACKOFF,
+    createSocket: (url, protocols) => {
+      if (viewer.welcomes > 0) figures.attempts++;
+      viewer.resumed ||= url.includes('since=');
+      const socket = new WebSocket(url, protocols);
+      socket.on('unexpected-response', (_request, response) =>
+        figures.refusals.set(response.statusCode, (figures.refusals.get(response.statusCode) ?? 0) + 1),
+      );
+      socket.on('message', (data) => {
+        if (!String(data).startsWith('{"kind":"welcome"')) return;
+        viewer.welcomes++;
+        viewer.welcomedAt = Date.now();
+      });
+      return socket;
+    },
+  });
+  client.subscribe(channel, { onEvent: () => undefined, onError: (error) => viewer.errors.push(error) });
+  viewer.stop = () => client.close();
+  return viewer;
 }
 
 test('1,000 subscribers through one address reconnecting at once after a restart are all back within 3 s', async () => {
@@ -73,8 +60,7 @@ test('1,000 subscribers through one address reconnecting at once after a restart
   const figures = { attempts: 0, refusals: new Map() };
   const clients = [];
   try {
-    for (let index = 0; index < SUBSCRIBERS; index++)
-      clients.push(new WaveClient(`${service.ws}/ws/${CHANNELS[index % CHANNELS.length]}`, figures));
+    for (let index = 0; index < SUBSCRIBERS; index++) clients.push(waveClient(service.http, CHANNELS[index % CHANNELS.length], figures));
     await eventually(() => (clients.every((client) => client.welcomes === 1) ? true : undefined), 30_000, 'all subscribers to connect');
 
     const stoppedAt = Date.now();
@@ -87,13 +73,19 @@ test('1,000 subscribers through one address reconnecting at once after a restart
       'all subscribers to come back',
     );
     const status = await (await fetch(`${service.http}/websocket/status`)).json();
-    const resumed = clients.filter((client) => client.lastId !== undefined).length;
+    const resumed = clients.filter((client) => client.resumed).length;
     process.stdout.write(
       `reconnect wave: ${SUBSCRIBERS} subscribers from 127.0.0.1; restart took ${((readyAt - stoppedAt) / 1000).toFixed(2)} s; ` +
         `all back ${((allBack - readyAt) / 1000).toFixed(2)} s after the service answered (${((allBack - stoppedAt) / 1000).toFixed(2)} s after the stop); ` +
         `${figures.attempts} reconnect attempts, refusals ${JSON.stringify(Object.fromEntries(figures.refusals))}; ${status.connections} connected, ${resumed} resumed with since\n`,
     );
     assert.equal(status.connections, SUBSCRIBERS);
+    assert.deepEqual(
+      clients.flatMap((client) => client.errors),
+      [],
+      'no subscriber gave up',
+    );
+    assert.equal(resumed, SUBSCRIBERS, 'every subscriber resumed with since');
     assert.ok(allBack - readyAt <= 3000, `all back within 3 s of the restart (took ${allBack - readyAt} ms)`);
   } finally {
     for (const client of clients) client.stop();

@@ -6,30 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import WebSocket from 'ws';
-import { eventually, freePort, requireBinary, run, sleep, startNginx, startService } from './helpers.mjs';
+import { eventually, freePort, requireBinary, run, sleep, startNginx, startService, subscriber } from './helpers.mjs';
 
 const REDIS_SERVER = requireBinary('/usr/bin/redis-server', 'redis-server');
 requireBinary('/usr/sbin/nginx', 'nginx-light');
 const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `dsa-test-${process.pid}-${Date.now().toString(36)}:`;
 
-/** A WebSocket client that keeps every event it receives, and the welcome. */
-async function subscribe(base, path) {
-  const socket = new WebSocket(`${base}${path}`);
-  const client = { socket, events: [], welcome: undefined, closed: false };
-  socket.on('message', (data) => {
-    const frame = JSON.parse(String(data));
-    if (frame.kind === 'welcome') client.welcome = frame;
-    else if (frame.kind === 'event') client.events.push(frame);
-    else if (frame.kind === 'batch') client.events.push(...frame.events);
-  });
-  socket.on('close', () => (client.closed = true));
-  await new Promise((done, fail) => {
-    socket.once('open', done);
-    socket.once('error', fail);
-  });
-  await eventually(() => client.welcome, 5000, `welcome on ${path}`);
+/** A subscriber of the client library (helpers.mjs) once its welcome has come; `since`: resume after that id. */
+async function subscribe(base, channel, since) {
+  const client = subscriber(base, channel, { since });
+  await client.opened(5000);
   return client;
 }
 
@@ -106,10 +93,10 @@ describe('three instances on one Redis', () => {
   });
 
   test('a message published on any instance reaches the subscribers of all three, once each, in offset order', async () => {
-    const clients = await Promise.all(instances.map((instance) => subscribe(instance.ws, '/ws/business_events')));
-    const start = clients[0].welcome.last_id;
+    const clients = await Promise.all(instances.map((instance) => subscribe(instance.ws, 'business_events')));
+    const start = clients[0].welcomes.at(-1).last_id;
     assert.deepEqual(
-      clients.map((client) => client.welcome.last_id),
+      clients.map((client) => client.welcomes.at(-1).last_id),
       [start, start, start],
       'every instance announces the same position',
     );
@@ -128,25 +115,24 @@ describe('three instances on one Redis', () => {
       assert.deepEqual(offsets(client.events), range(first + 1, first + 60), 'each offset once, in order');
       assert.deepEqual(client.events.map((event) => event.id).sort(), [...ids].sort());
     }
-    for (const client of clients) client.socket.close();
+    for (const client of clients) client.stop();
   });
 
   test('a subscriber that leaves one instance and resumes on another gets exactly the missed messages', async () => {
-    const onFirst = await subscribe(instances[0].ws, '/ws/metrics_updates');
+    const onFirst = await subscribe(instances[0].ws, 'metrics_updates');
     await publish(instances[1], [{ channel: 'metrics_updates', type: 'm', data: { seen: true } }]);
     await eventually(() => onFirst.events.length === 1, 5000, 'the first event');
     const lastSeen = onFirst.events[0].id;
-    onFirst.socket.close();
-    await eventually(() => onFirst.closed, 5000, 'the close');
+    onFirst.stop();
 
     const missed = await publish(
       instances[2],
       Array.from({ length: 25 }, (_, n) => ({ channel: 'metrics_updates', type: 'm', data: { n } })),
     );
-    const resumed = await subscribe(instances[1].ws, `/ws/metrics_updates?since=${lastSeen}`);
-    assert.equal(resumed.welcome.resumed, true);
-    assert.equal(resumed.welcome.recovered, true);
-    assert.equal(resumed.welcome.replayed, 25);
+    const resumed = await subscribe(instances[1].ws, 'metrics_updates', lastSeen);
+    assert.equal(resumed.welcomes.at(-1).resumed, true);
+    assert.equal(resumed.welcomes.at(-1).recovered, true);
+    assert.equal(resumed.welcomes.at(-1).replayed, 25);
     const later = await publish(instances[0], [{ channel: 'metrics_updates', type: 'm', data: { after: true } }]);
     await eventually(() => resumed.events.length >= 26, 5000, 'the replay and the next live event');
     await sleep(200);
@@ -154,7 +140,7 @@ describe('three instances on one Redis', () => {
       resumed.events.map((event) => event.id),
       [...missed, ...later],
     );
-    resumed.socket.close();
+    resumed.stop();
 
     // The same over SSE with Last-Event-ID, on the third instance.
     const controller = new AbortController();
@@ -186,7 +172,7 @@ describe('three instances on one Redis', () => {
     try {
       const base = nginx.http;
       const viaNginx = { http: base, ws: nginx.ws };
-      const clients = await Promise.all([0, 1, 2].map(() => subscribe(viaNginx.ws, '/ws/performance_data')));
+      const clients = await Promise.all([0, 1, 2].map(() => subscribe(viaNginx.ws, 'performance_data')));
       const controller = new AbortController();
       const sse = await fetch(`${base}/sse/performance_data`, { signal: controller.signal });
       assert.equal(sse.headers.get('content-type')?.startsWith('text/event-stream'), true);
@@ -200,7 +186,7 @@ describe('three instances on one Redis', () => {
         'the event over SSE through nginx',
       );
       controller.abort();
-      for (const client of clients) client.socket.close();
+      for (const client of clients) client.stop();
       // The provisioned access log leaves query strings (where tokens may travel) out.
       await fetch(`${base}/health?token=secret-in-the-query`);
       const log = await eventually(
@@ -218,7 +204,7 @@ describe('three instances on one Redis', () => {
   });
 
   test('cluster status lists every instance and the totals', async () => {
-    const clients = await Promise.all(instances.map((instance) => subscribe(instance.ws, '/ws/system_alerts')));
+    const clients = await Promise.all(instances.map((instance) => subscribe(instance.ws, 'system_alerts')));
     const status = await eventually(
       async () => {
         const body = await (await fetch(`${instances[0].http}/streams/status`)).json();
@@ -231,11 +217,11 @@ describe('three instances on one Redis', () => {
     assert.equal(status.cluster.totals.instances, 3);
     const websocketStatus = await (await fetch(`${instances[1].http}/websocket/status`)).json();
     assert.equal(websocketStatus.cluster.totals.connections.websocket >= 3, true);
-    for (const client of clients) client.socket.close();
+    for (const client of clients) client.stop();
   });
 
   test('an Alertmanager alert posted to two instances is delivered once', async () => {
-    const watcher = await subscribe(instances[2].ws, '/ws/system_alerts');
+    const watcher = await subscribe(instances[2].ws, 'system_alerts');
     const alert = {
       version: '4',
       status: 'firing',
@@ -264,7 +250,7 @@ describe('three instances on one Redis', () => {
     await eventually(() => watcher.events.length >= 1, 8000, 'the notification');
     await sleep(2000); // any duplicate would arrive by now
     assert.equal(watcher.events.length, 1, `delivered once, got ${JSON.stringify(watcher.events.map((event) => event.id))}`);
-    watcher.socket.close();
+    watcher.stop();
   });
 });
 
@@ -286,8 +272,8 @@ describe('Redis stopped mid-stream and started again', () => {
 
   test('no process crashes, local delivery continues, and what was published during the outage is forwarded', async (t) => {
     const [a, b] = instances;
-    const onA = await subscribe(a.ws, '/ws/business_events');
-    const onB = await subscribe(b.ws, '/ws/business_events');
+    const onA = await subscribe(a.ws, 'business_events');
+    const onB = await subscribe(b.ws, 'business_events');
     const accepted = { before: [], during: [], after: [] };
     const send = async (phase, n) => {
       const [id] = await publish(a, [{ channel: 'business_events', type: 'tick', data: { phase, n } }]);
@@ -335,8 +321,8 @@ describe('Redis stopped mid-stream and started again', () => {
     assert.equal(duplicatesOnB, 0, 'B: no duplicates');
     assert.equal(a.child.exitCode, null, 'A still running');
     assert.equal(b.child.exitCode, null, 'B still running');
-    onA.socket.close();
-    onB.socket.close();
+    onA.stop();
+    onB.stop();
   });
 });
 
@@ -356,7 +342,7 @@ describe('a publish that times out while Redis stays connected', () => {
 
   test('goes local, then forwards and returns to shared positions by itself, without a duplicate', async (t) => {
     const [a, b] = instances;
-    const onB = await subscribe(b.ws, '/ws/business_events');
+    const onB = await subscribe(b.ws, 'business_events');
     const admin = new Redis(port, '127.0.0.1');
     await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
     admin.disconnect();
@@ -369,7 +355,7 @@ describe('a publish that times out while Redis stays connected', () => {
     const copies = onB.events.filter((event) => event.data.paused).length;
     t.diagnostic(`publish during CLIENT PAUSE: reached B ${copies} time(s) (its script ran late; the forward skipped it)`);
     assert.equal(copies, 1);
-    onB.socket.close();
+    onB.stop();
   });
 });
 
@@ -400,7 +386,7 @@ describe('service.workers with Redis', () => {
     assert.equal(new Set(status.cluster.instances.map((instance) => instance.instance.split('-')[1])).size, 2, 'two processes');
     // Connections land on either worker; every subscriber gets every message.
     const clients = [];
-    for (let index = 0; index < 6; index++) clients.push(await subscribe(service.ws, '/ws/performance_data'));
+    for (let index = 0; index < 6; index++) clients.push(await subscribe(service.ws, 'performance_data'));
     const ids = await publish(service, [
       { channel: 'performance_data', type: 'p', data: {} },
       { channel: 'performance_data', type: 'p', data: {} },
@@ -411,6 +397,6 @@ describe('service.workers with Redis', () => {
         client.events.map((event) => event.id),
         ids,
       );
-    for (const client of clients) client.socket.close();
+    for (const client of clients) client.stop();
   });
 });

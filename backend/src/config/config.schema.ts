@@ -177,6 +177,10 @@ export const configSchema = z
         /** Pings (protocol or {"kind":"ping"}) a client may send per second before it is closed as a flood (1008). */
         max_client_pings_per_second: positiveInt.max(10_000).default(10),
         compression_enabled: z.boolean().default(true),
+        /**
+         * Unsent bytes past which a subscriber is held (nothing more pushed into its connection until it drains); it is
+         * closed as a slow consumer when its connection then takes nothing for `overload_stall_checks` checks.
+         */
         max_queue_bytes: positiveInt.default(4_194_304),
         channels: uniqueNames(['metrics_updates', 'system_alerts', 'business_events', 'performance_data']),
       })
@@ -188,6 +192,7 @@ export const configSchema = z
         retry_timeout: positiveInt.default(5000),
         keep_alive_interval: seconds.default(30),
         compression_enabled: z.boolean().default(true),
+        /** As websocket.max_queue_bytes, for an SSE response. */
         max_queue_bytes: positiveInt.default(4_194_304),
         streams: uniqueNames(['real_time_metrics', 'system_status', 'business_analytics', 'operational_data']),
         stream_sources: z.record(name, name).default({
@@ -237,7 +242,10 @@ export const configSchema = z
         overload_lagging_share: z.number().gt(0).max(1).default(0.5),
         overload_min_lagging: positiveInt.default(10),
         overload_retry_after: positiveInt.max(3600).default(1),
-        /** A subscriber past its cap is closed once the network has taken none of its bytes for this many checks. */
+        /**
+         * A subscriber past its cap is closed once the network has taken none of its bytes for this many checks in a
+         * row while the service keeps up (10 × 500 ms: five seconds of a connection that takes nothing).
+         */
         overload_stall_checks: positiveInt.max(1000).default(10),
         optimization_strategies: z
           .array(z.enum(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']))

@@ -5,6 +5,7 @@
  */
 import {
   CLOSE_CODES,
+  FRAME_ERROR_UNSUPPORTED_MESSAGE,
   GAP_REASONS,
   SUBPROTOCOL,
   TOKEN_SUBPROTOCOL_PREFIX,
@@ -85,8 +86,7 @@ const MESSAGES: Record<string, Json> = {
   Error: {
     name: 'error',
     title: 'Error',
-    summary:
-      'WebSocket: a client message the service does not take (code 4400, the socket stays open). SSE: why the stream ends, with the close code.',
+    summary: `WebSocket: a client message the service does not take (code ${FRAME_ERROR_UNSUPPORTED_MESSAGE}, the socket stays open). SSE: why the stream ends, with the close code.`,
     contentType: 'application/json',
     payload: schema('ErrorFrame'),
   },

@@ -53,7 +53,7 @@ export const CLOSE_CODES: Readonly<Record<CloseCode, CloseCodeInfo>> = {
   4000: {
     name: 'slow_consumer',
     meaning:
-      'unsent bytes passed websocket.max_queue_bytes while the others kept up (never while the service itself is behind), or a held backlog passed the channel history',
+      'past websocket.max_queue_bytes unsent bytes, its connection took nothing for performance_optimization.overload_stall_checks load checks while the service kept up, or its held backlog passed the channel history',
     action: 'read faster; reconnect with since',
   },
   4001: {

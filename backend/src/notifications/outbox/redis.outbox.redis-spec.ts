@@ -34,7 +34,7 @@ describe('RedisOutbox', () => {
     const [a, b] = await instances();
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
-        (index % 2 === 0 ? a : b).insert({ ...notification('same'), id: `id-${index}` }, [{ channel: 'websocket' }], 1000),
+        (index % 2 === 0 ? a : b).insert({ ...notification('same'), id: idOf(`same${index}`) }, [{ channel: 'websocket' }], 1000),
       ),
     );
     const created = outcomes.filter((outcome) => outcome.created);
@@ -85,11 +85,11 @@ describe('RedisOutbox', () => {
       Array.from({ length: total }, (_, index) => a.insert(notification(`p${index}`), [{ channel: 'websocket' }], 1000 + index)),
     );
     const finished = Array.from({ length: total }, (_, index) => index).filter((index) => index % 3 !== 0);
-    await Promise.all(finished.map((index) => b.markDelivered(`id-p${index}`, 'websocket', 5000)));
+    await Promise.all(finished.map((index) => b.markDelivered(idOf(`p${index}`), 'websocket', 5000)));
     expect(await b.purgeFinished(10_000)).toBe(800);
     expect(await a.counts()).toEqual([{ channel: 'websocket', state: 'pending', count: 400 }]);
-    expect(await a.find('id-p0')).toBeDefined();
-    expect(await a.find('id-p1')).toBeUndefined();
+    expect(await a.find(idOf('p0'))).toBeDefined();
+    expect(await a.find(idOf('p1'))).toBeUndefined();
   });
 
   it('remembers an idempotency key for `retention` days', async () => {

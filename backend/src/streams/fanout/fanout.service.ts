@@ -27,8 +27,6 @@ class Topic {
   /** Messages received in this turn of the event loop, delivered together at its end (see Burst). */
   pending: StreamMessage[] = [];
   scheduled = false;
-  /** Subscribers lagging in the current broadcast, counted when first asked; -1 until then. */
-  lagging = -1;
 }
 
 export interface AttachOptions {
@@ -95,10 +93,9 @@ export class FanoutService implements OnApplicationShutdown {
     };
     const topic = this.topic(channel);
     const host: SubscriberHost = {
-      holdOverCap: () => this.load.overloaded || this.mostLagging(topic),
       closedSlow: (slow) => {
         this.logger.warn(
-          `Closing slow ${slow.transport} subscriber of ${channel}: unsent bytes passed ${maxQueueBytes} while others kept up`,
+          `Closing slow ${slow.transport} subscriber of ${channel}: past ${maxQueueBytes} unsent bytes, its connection took nothing while the service kept up, or its backlog passed the history`,
         );
         this.detach(slow);
       },
@@ -149,19 +146,6 @@ export class FanoutService implements OnApplicationShutdown {
     }
   }
 
-  /**
-   * Whether most of the channel's subscribers lag too (counted once per broadcast, not per subscriber): then the
-   * service is behind, not this connection.
-   */
-  private mostLagging(topic: Topic): boolean {
-    const { overload_min_lagging: minimum, overload_lagging_share: share } = this.config.performance_optimization;
-    if (topic.lagging < 0) {
-      topic.lagging = 0;
-      for (const subscriber of topic.subscribers) if (subscriber.lagging) topic.lagging++;
-    }
-    return topic.lagging >= minimum && topic.lagging >= share * topic.subscribers.size;
-  }
-
   private laggingCount(): LaggingCount {
     let lagging = 0;
     let subscribers = 0;
@@ -201,7 +185,6 @@ export class FanoutService implements OnApplicationShutdown {
     if (messages.length === 0) return;
     const burst = messages.length === 1 ? undefined : new Burst(messages);
     const first = messages[0] as StreamMessage;
-    topic.lagging = -1;
     let wroteWebsocket = false;
     let wroteSse = false;
     for (const subscriber of topic.subscribers) {

@@ -67,16 +67,13 @@ async function messages(count: number, size = 10): Promise<StreamMessage[]> {
   );
 }
 
-/**
- * A subscriber on a manual sink; `live: false` leaves it before goLive, holding live messages. `host.hold`: whether
- * the fan-out holds it past its cap (the service is behind) instead of closing it.
- */
+/** A subscriber on a manual sink; `live: false` leaves it before goLive, holding live messages. */
 function subscriber(
   sink: ManualSink,
   policy: Partial<DeliveryPolicy> = {},
   onSlow = jest.fn(),
   live = true,
-  host: Partial<SubscriberHost> & { hold?: boolean } = {},
+  host: Partial<SubscriberHost> = {},
 ): Subscriber {
   const result = new Subscriber(
     'c',
@@ -91,7 +88,7 @@ function subscriber(
       ...policy,
     },
     metrics,
-    { holdOverCap: () => host.hold === true, closedSlow: onSlow, ...(host.conflate ? { conflate: host.conflate } : {}) },
+    { closedSlow: onSlow, ...(host.conflate ? { conflate: host.conflate } : {}) },
   );
   if (live) result.goLive([]);
   return result;
@@ -139,7 +136,7 @@ describe('Subscriber', () => {
     }
   });
 
-  it('closes as slow when queued plus buffered bytes pass the cap, and stops delivering', async () => {
+  it('stops closing slow consumers itself: past the cap it is held, and slow() closes it and stops delivering', async () => {
     const sink = new ManualSink();
     const onSlow = jest.fn();
     const list = await messages(10, 100);
@@ -147,6 +144,9 @@ describe('Subscriber', () => {
     const sub = subscriber(sink, { maxQueueBytes: 2000 + size * 3 }, onSlow);
     sink.buffered = 2000;
     list.forEach((message) => sub.deliver(message));
+    expect(sub.overCap).toBe(true);
+    expect(sub.closed).toBe(false);
+    sub.slow();
     expect(sink.closedSlow).toBe(true);
     expect(onSlow).toHaveBeenCalledTimes(1);
     expect(sub.closed).toBe(true);
@@ -193,15 +193,21 @@ describe('Subscriber', () => {
     expect(sink.writes.flat().map((message) => message.offset)).toEqual([3, 4]);
   });
 
-  it('closes as slow a subscriber whose replay piles up past the cap, instead of buffering all history', async () => {
+  it('queues a replay that piles up past the cap instead of buffering all history, and sends the rest as it drains', async () => {
     const sink = new ManualSink();
     const onSlow = jest.fn();
-    const sub = subscriber(sink, { maxQueueBytes: 1500, batchSize: 2 }, onSlow, false);
-    sink.buffered = 2000; // the client is not reading
-    sub.goLive(await messages(10));
+    const sub = subscriber(sink, { maxQueueBytes: 1500, batchSize: 2, flushInterval: 60_000 }, onSlow, false);
+    sink.buffered = 1400; // the client is not reading yet
+    sink.growth = 600;
+    const replay = await messages(10);
+    sub.goLive(replay);
     expect(sink.writes).toHaveLength(1);
-    expect(sink.closedSlow).toBe(true);
-    expect(onSlow).toHaveBeenCalledTimes(1);
+    expect(sub.overCap).toBe(true);
+    expect(onSlow).not.toHaveBeenCalled();
+    sink.growth = 0;
+    sink.drain();
+    expect(sink.writes.flat().map((message) => message.offset)).toEqual(replay.map((message) => message.offset));
+    sub.close();
   });
 
   it('holds live messages during a replay and drops those the replay already delivered', async () => {
@@ -215,13 +221,20 @@ describe('Subscriber', () => {
     expect(sink.writes.flat().map((message) => message.offset)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
-  it('holds a subscriber past its cap while the host says the service is behind, and loses nothing', async () => {
+  it('holds a subscriber past its cap, pushes nothing more into its connection until it drains, and loses nothing', async () => {
+    jest.useFakeTimers();
     const sink = new ManualSink();
     const onSlow = jest.fn();
     const list = await messages(50, 100);
-    const sub = subscriber(sink, { maxQueueBytes: 3000, batchSize: 10 }, onSlow, true, { hold: true });
-    sink.buffered = 2000;
-    list.forEach((message) => sub.deliver(message));
+    const sub = subscriber(sink, { maxQueueBytes: 3000, batchSize: 10, flushInterval: 50 }, onSlow, true);
+    sink.buffered = 4000; // past the cap on its own: a flush by the timer must not add to it
+    try {
+      list.forEach((message) => sub.deliver(message));
+      jest.advanceTimersByTime(500);
+    } finally {
+      jest.useRealTimers();
+    }
+    expect(sink.writes).toHaveLength(0);
     expect(sub.overCap).toBe(true);
     expect(sub.closed).toBe(false);
     expect(onSlow).not.toHaveBeenCalled();
@@ -232,7 +245,7 @@ describe('Subscriber', () => {
   it('closes a held subscriber whose backlog passes the history it could resume from', async () => {
     const sink = new ManualSink();
     const onSlow = jest.fn();
-    const sub = subscriber(sink, { maxQueueBytes: 500, maxQueueMessages: 20 }, onSlow, true, { hold: true });
+    const sub = subscriber(sink, { maxQueueBytes: 500, maxQueueMessages: 20 }, onSlow, true);
     sink.buffered = 2000;
     (await messages(30, 100)).forEach((message) => sub.deliver(message));
     expect(onSlow).toHaveBeenCalledTimes(1);

@@ -6,11 +6,13 @@
  * dashboards, high-frequency streams) a backlog leaves as one message with the latest value per key, marked
  * `conflated`.
  *
- * Queued plus buffered bytes are capped. Past the cap the host decides: when the others keep up, the fault is this
- * connection's and it is closed as a slow consumer, so one stuck client never holds memory or delays the others;
- * when the service itself is behind (everyone lags), the subscriber is held and keeps its backlog (references to
- * messages the channel's history holds anyway, at most `maxQueueMessages`), and is closed only if it still does not
- * drain once the service has caught up.
+ * Queued plus buffered bytes are capped. Past the cap the subscriber is held: nothing more is pushed into its
+ * connection until it drains, and its backlog is kept (references to messages the channel's history holds anyway).
+ * It is closed as a slow consumer for its own connection's fault only: when the network has taken none of its bytes
+ * for `overload_stall_checks` load checks while the service keeps up (the fan-out's `closeStalled`), or when its
+ * backlog passes `maxQueueMessages` (the channel's history: it would need messages the history no longer holds, and
+ * resumes from what it got). A reader that is slow but steady, or one slowed with every other by a service that is
+ * behind, is never closed for it, and one stuck client never holds more than a history's worth of references.
  */
 import { performance } from 'node:perf_hooks';
 import type { StreamMessage } from '../../bus/stream-message';
@@ -31,8 +33,6 @@ export interface DeliveryPolicy {
 
 /** What a subscriber asks of the fan-out that owns it. */
 export interface SubscriberHost {
-  /** The subscriber passed its cap: true to hold it (the service is behind, not this connection). */
-  holdOverCap(subscriber: Subscriber): boolean;
   /** The subscriber was closed as a slow consumer. */
   closedSlow(subscriber: Subscriber): void;
   /** On channels that conflate: one message standing for a backlog, the latest value per key. */
@@ -92,20 +92,14 @@ export class Subscriber {
     }
     if (message.epoch === this.epoch && message.offset <= this.lastOffset) return false;
     const buffered = this.sink.bufferedBytes();
-    if (this.policy.immediate || (!this.waiting && buffered < this.sink.busyAbove)) {
-      if (buffered > this.policy.maxQueueBytes && !this.host.holdOverCap(this)) {
-        this.slow();
-        return false;
-      }
+    const writable = this.policy.immediate ? buffered <= this.policy.maxQueueBytes : buffered < this.sink.busyAbove;
+    if (!this.waiting && writable) {
       this.write([message], false);
       return true;
     }
     this.queue.push(message);
     this.queuedBytes += message.byteLength;
-    if (
-      this.queuedBytes + buffered > this.policy.maxQueueBytes &&
-      (this.queue.length > this.policy.maxQueueMessages || !this.host.holdOverCap(this))
-    ) {
+    if (this.queue.length > this.policy.maxQueueMessages) {
       this.slow();
       return false;
     }
@@ -129,15 +123,11 @@ export class Subscriber {
     const first = burst.first;
     const last = burst.last;
     const buffered = this.sink.bufferedBytes();
-    const keepsUp = this.policy.immediate || (!this.waiting && buffered < this.sink.busyAbove);
+    const keepsUp = !this.waiting && (this.policy.immediate ? buffered <= this.policy.maxQueueBytes : buffered < this.sink.busyAbove);
     if (this.held !== null || !keepsUp || first.epoch !== last.epoch || (first.epoch === this.epoch && first.offset <= this.lastOffset)) {
       let wrote = false;
       for (const message of burst.messages) wrote = this.deliver(message) || wrote;
       return wrote;
-    }
-    if (buffered > this.policy.maxQueueBytes && !this.host.holdOverCap(this)) {
-      this.slow();
-      return false;
     }
     this.epoch = last.epoch;
     this.lastOffset = last.offset;
@@ -161,14 +151,16 @@ export class Subscriber {
       this.epoch = from.epoch;
       this.lastOffset = from.offset;
     }
-    for (let start = 0; start < replay.length && !this.closed; start += this.policy.batchSize) {
+    let start = 0;
+    // A replay goes out in batches up to the cap; the rest waits in the queue like live traffic, so a client that
+    // does not take it is held, not flooded.
+    for (; start < replay.length && this.sink.bufferedBytes() <= this.policy.maxQueueBytes; start += this.policy.batchSize) {
       this.write(replay.slice(start, start + this.policy.batchSize), false);
-      // A replay is bounded like live traffic: a client that does not take it is a slow consumer (it resumes from
-      // the last event it got).
-      if (this.sink.bufferedBytes() > this.policy.maxQueueBytes && !this.host.holdOverCap(this)) {
-        this.slow();
-        return;
-      }
+    }
+    if (start < replay.length) {
+      this.queue = replay.slice(start);
+      for (const message of this.queue) this.queuedBytes += message.byteLength;
+      this.wait();
     }
     for (const message of held) this.deliver(message);
   }
@@ -213,8 +205,9 @@ export class Subscriber {
   }
 
   /**
-   * Writes the backlog in batches until the connection is busy again (at least one batch each time, so a flush
-   * by the timer always makes progress), and waits for the next drain for the rest.
+   * Writes the backlog in batches until the connection is busy again (at least one batch each time while under the
+   * cap, so a flush by the timer always makes progress; past it, only what the connection drains), and waits for the
+   * next drain for the rest.
    */
   private readonly flush = (): void => {
     this.stopWaiting();
@@ -225,7 +218,8 @@ export class Subscriber {
     }
     const queue = this.queue;
     let start = 0;
-    while (start < queue.length && (start === 0 || this.sink.bufferedBytes() < this.sink.busyAbove)) {
+    const forced = this.sink.bufferedBytes() <= this.policy.maxQueueBytes;
+    while (start < queue.length && ((start === 0 && forced) || this.sink.bufferedBytes() < this.sink.busyAbove)) {
       let end = start;
       let bytes = 0;
       while (end < queue.length && end - start < this.policy.batchSize) {
