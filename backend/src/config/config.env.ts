@@ -40,6 +40,7 @@ const FIXED_NAMES: Record<string, string> = {
   'performance.cpu_cores': 'DATA_STREAMING_API_CPU_CORES',
   'performance.log_level': 'DATA_STREAMING_LOG_LEVEL',
   'demo.enabled': 'DATA_STREAMING_DEMO_ENABLED',
+  'console.enabled': 'DATA_STREAMING_CONSOLE_ENABLED',
   'demo.rate_multiplier': 'DATA_STREAMING_DEMO_RATE_MULTIPLIER',
   'monitoring.poll_interval': 'MONITORING_POLL_INTERVAL',
   'monitoring.poll_timeout': 'MONITORING_POLL_TIMEOUT',

@@ -285,6 +285,12 @@ export const configSchema = z
         log_level: z.enum(LOG_LEVELS).default('INFO'),
       })
       .prefault({}),
+    console: z
+      .strictObject({
+        /** The browser console at `/` (deep links under `/console/`): the dashboards, streams and health, live. */
+        enabled: z.boolean().default(true),
+      })
+      .prefault({}),
     demo: z
       .strictObject({
         enabled: z.boolean().default(true),

@@ -1,0 +1,77 @@
+/**
+ * How the console talks to the service: only its public API. JSON over fetch (with the API key, when one is kept for
+ * this tab, as `Authorization: Bearer`), and live data through @data-streaming/client, whose sockets carry
+ * subscriber tokens from POST /auth/token rather than the key itself.
+ */
+import { createClient, type Client, type Credential } from '@data-streaming/client';
+import type { ErrorBody, TokenResponse } from '@data-streaming/protocol';
+
+const KEY_STORAGE = 'data-streaming-api.key';
+
+/** The API key of this tab: sessionStorage only (never a URL, a log or localStorage). */
+export const apiKey = {
+  get: (): string | undefined => sessionStorage.getItem(KEY_STORAGE) ?? undefined,
+  set: (key: string): void => sessionStorage.setItem(KEY_STORAGE, key),
+  clear: (): void => sessionStorage.removeItem(KEY_STORAGE),
+};
+
+/** A refusal of the service, with its JSON error body. */
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: Partial<ErrorBody> | undefined,
+  ) {
+    super(body?.message ?? `HTTP ${status}`);
+  }
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  const key = apiKey.get();
+  return { accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...extra };
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  const response = await fetch(path, { headers: headers() });
+  const body = (await response.json().catch(() => undefined)) as unknown;
+  if (!response.ok) throw new ApiFailure(response.status, body as Partial<ErrorBody> | undefined);
+  return body as T;
+}
+
+export async function postJson<T>(path: string, payload: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: headers({ 'content-type': 'application/json' }),
+    body: JSON.stringify(payload),
+  });
+  const body = (await response.json().catch(() => undefined)) as unknown;
+  if (!response.ok) throw new ApiFailure(response.status, body as Partial<ErrorBody> | undefined);
+  return body as T;
+}
+
+/** Subscriber tokens for the sockets, renewed by the client before they expire. */
+const tokens: Credential = {
+  getToken: async (channel: string) => {
+    // Token names: `dashboard.<type>` and `high_frequency.<name>`; the client names them `dashboards/…`, `high_frequency/…`.
+    const grant = channel.replace(/^dashboards\//, 'dashboard.').replace(/^high_frequency\//, 'high_frequency.');
+    const issued = await postJson<TokenResponse>('/auth/token', { channels: [grant] });
+    return { token: issued.token, expiresAt: issued.expires_at };
+  },
+};
+
+let live: Client | undefined;
+
+/** The one client of the page: one socket per channel, shared by every panel that shows it. */
+export function liveClient(): Client {
+  live ??= createClient({
+    url: location.origin,
+    ...(apiKey.get() ? { credential: tokens } : {}),
+    backoff: { initialMs: 500, maxMs: 10_000 },
+  });
+  return live;
+}
+
+/** Closes every socket (after signing in or out, the credential changes). */
+export function resetLiveClient(): void {
+  live?.close();
+  live = undefined;
+}

@@ -1,0 +1,73 @@
+/**
+ * The console's entry: a router over `location.pathname` (`/`, `/console/dashboards/<type>`, `/console/health`),
+ * links handled in the page without reloading it, and the previous page's subscriptions released on every change.
+ */
+import './style.css';
+import { clear, h } from './dom';
+import { dashboardPage } from './pages/dashboard';
+import { healthPage } from './pages/health';
+import { overviewPage } from './pages/overview';
+import { navigation, type Page } from './shell';
+
+let current: Page | undefined;
+const main = h('main', { id: 'main' });
+
+function notFound(path: string): Page {
+  return {
+    title: 'Not found',
+    element: h(
+      'div',
+      { class: 'page not-found' },
+      h('h1', {}, 'Not found'),
+      h('p', {}, `Nothing in the console at ${path}.`),
+      h('p', {}, h('a', { href: '/' }, 'Overview')),
+    ),
+    dispose: () => undefined,
+  };
+}
+
+async function pageFor(path: string): Promise<Page> {
+  if (path === '/' || path === '/console' || path === '/console/') return overviewPage();
+  const dashboard = /^\/console\/dashboards\/([^/]+)\/?$/.exec(path);
+  if (dashboard) return dashboardPage(decodeURIComponent(dashboard[1] as string));
+  if (path === '/console/health') return healthPage();
+  return notFound(path);
+}
+
+async function render(): Promise<void> {
+  const path = location.pathname;
+  current?.dispose();
+  current = undefined;
+  let page: Page;
+  try {
+    page = await pageFor(path);
+  } catch (error) {
+    page = {
+      title: 'Error',
+      element: h('div', { class: 'page error' }, h('h1', {}, 'The service did not answer'), h('p', {}, (error as Error).message)),
+      dispose: () => undefined,
+    };
+  }
+  if (location.pathname !== path) {
+    page.dispose(); // another navigation came first
+    return;
+  }
+  current = page;
+  document.title = `${page.title} · data-streaming-api`;
+  const nav = document.querySelector('nav');
+  nav?.replaceWith(navigation(path));
+  clear(main);
+  main.append(page.element);
+}
+
+document.body.append(navigation(location.pathname), main);
+document.addEventListener('click', (event) => {
+  const link = (event.target as Element | null)?.closest('a');
+  if (!link || link.origin !== location.origin || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey) return;
+  if (!(link.pathname === '/' || link.pathname.startsWith('/console'))) return;
+  event.preventDefault();
+  history.pushState(null, '', link.pathname);
+  void render();
+});
+window.addEventListener('popstate', () => void render());
+void render();

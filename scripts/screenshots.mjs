@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Regenerates docs/screenshots/: every page of the console, at 1280 x 800 in the light and the dark theme and the
+// overview at phone width, from the built service with the demo generator on (Debian's Chromium through
+// playwright-core). Usage: npm run screenshots (after npm ci; needs /usr/bin/chromium).
+import { mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { ROOT, sleep, startService } from '../tests/system/helpers.mjs';
+
+const require = createRequire(join(ROOT, 'package.json'));
+const { chromium } = require('playwright-core');
+const OUT = join(ROOT, 'docs/screenshots');
+mkdirSync(OUT, { recursive: true });
+const dashboards = readdirSync(join(ROOT, 'config/dashboards'))
+  .filter((name) => name.endsWith('.json') && name !== 'dashboard.schema.json')
+  .map((name) => name.replace(/\.json$/, ''));
+const pages = [
+  ['overview', '/'],
+  ...dashboards.map((type) => [`dashboard-${type}`, `/console/dashboards/${type}`]),
+  ['health', '/console/health'],
+];
+
+const service = await startService({ DATA_STREAMING_DEMO_ENABLED: 'true' });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+try {
+  // Let the demo fill the graphs for a while: 30 s of live data.
+  await sleep(30_000);
+  for (const scheme of ['light', 'dark']) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: scheme });
+    for (const [name, path] of pages) {
+      const page = await context.newPage();
+      await page.goto(`${service.http}${path}`);
+      await page.waitForSelector('.badge.open, .health-summary', { timeout: 10_000 });
+      await sleep(3000);
+      await page.screenshot({ path: join(OUT, `${name}-${scheme}.png`), fullPage: true });
+      await page.close();
+    }
+    await context.close();
+  }
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await phone.goto(`${service.http}/`);
+  await phone.waitForSelector('.tile dd', { timeout: 10_000 });
+  await sleep(2000);
+  await phone.screenshot({ path: join(OUT, 'overview-phone.png'), fullPage: true });
+  process.stdout.write(`screenshots written to ${OUT}\n`);
+} finally {
+  await browser.close();
+  await service.stop();
+}
