@@ -126,10 +126,8 @@ describe('GET /streams/{channel}/history', () => {
     const { ids: paged, pages } = await allPages(service, 'system_alerts', `from=${from}&limit=7`);
     expect(paged).toEqual(ids.slice(5));
     expect(pages[0]).toMatchObject({ from_reached: false, oldest: { id: ids[5] } });
-    const { body: later } = await getJson(
-      service.http,
-      `/streams/system_alerts/history?from=${Date.parse(pages[0].oldest.accepted_at) + 1}`,
-    );
+    const oldest = pages[0]?.oldest?.accepted_at ?? '';
+    const { body: later } = await getJson(service.http, `/streams/system_alerts/history?from=${Date.parse(oldest) + 1}`);
     expect(later.from_reached).toBe(true);
   });
 

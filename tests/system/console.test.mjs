@@ -152,6 +152,73 @@ describe('the console', () => {
     await phone.page.close();
   });
 
+  test('an event sent with POST /events appears on the streams page: publish-to-visible over 200 events; pause and filters', async () => {
+    const { page, errors } = await openPage('/console/streams?source=ws:business_events');
+    await page.waitForSelector('.badge.open', { timeout: 5000 });
+    await page.fill('#type-filter', 'console.probe');
+    // When each event's element enters the page, by its id (the browser's clock and ours are the machine's).
+    await page.evaluate(() => {
+      window.visibleAt = {};
+      new MutationObserver((records) => {
+        for (const record of records)
+          for (const node of record.addedNodes) if (node.dataset?.id) window.visibleAt[node.dataset.id] ??= Date.now();
+      }).observe(document.querySelector('.events'), { childList: true });
+    });
+    const sentAt = new Map();
+    for (let n = 0; n < 200; n++) {
+      const at = Date.now();
+      const response = await fetch(`${service.http}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: 'business_events', type: 'console.probe', data: { n } }),
+      });
+      assert.equal(response.status, 202);
+      sentAt.set((await response.json()).ids[0], at);
+      await sleep(20);
+    }
+    await page.waitForFunction((count) => Object.keys(window.visibleAt).length >= count, sentAt.size, { timeout: 10_000 });
+    const visibleAt = await page.evaluate(() => window.visibleAt);
+    const delays = [...sentAt].map(([id, at]) => visibleAt[id] - at).sort((a, b) => a - b);
+    const percentile = (p) => delays[Math.min(delays.length - 1, Math.floor((p / 100) * delays.length))];
+    process.stdout.write(
+      `console streams page: publish-to-visible over ${delays.length} events p50 ${percentile(50)} ms, p99 ${percentile(99)} ms, max ${delays.at(-1)} ms\n`,
+    );
+    assert.ok(delays.every((delay) => Number.isFinite(delay)));
+    // Only the filtered type is shown; pausing holds new events back and counts them; resuming shows them.
+    const types = await page.$$eval('.event .event-head span:nth-child(2)', (spans) => [...new Set(spans.map((span) => span.textContent))]);
+    assert.deepEqual(types, ['console.probe']);
+    await page.click('#pause');
+    const shownBefore = await page.$$eval('.event', (items) => items.length);
+    const answer = await fetch(`${service.http}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'business_events', type: 'console.probe', data: { paused: true } }),
+    });
+    const [pausedId] = (await answer.json()).ids;
+    await page.waitForFunction(() => /new while paused/.test(document.querySelector('[data-figure="counts"]').textContent), null, {
+      timeout: 5000,
+    });
+    assert.equal(await page.$(`.event[data-id="${pausedId}"]`), null, 'nothing new is drawn while paused');
+    assert.ok((await page.$$eval('.event', (items) => items.length)) === shownBefore);
+    await page.click('#pause');
+    await page.waitForSelector(`.event[data-id="${pausedId}"]`, { timeout: 5000 });
+    await page.screenshot({ path: join(SHOTS, 'streams.png') });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the streams page reads SSE streams and high-frequency streams too', async () => {
+    const { page, errors } = await openPage('/console/streams');
+    for (const source of ['sse:real_time_metrics', 'hf:system_metrics']) {
+      await page.selectOption('#source', source);
+      await page.waitForSelector('.badge.open', { timeout: 5000 });
+      await page.waitForSelector('.event', { timeout: 5000 });
+      assert.equal(new URL(page.url()).searchParams.get('source'), source);
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the service restarted under an open dashboard: the panels keep their data and resume', async () => {
     const { page, errors } = await openPage('/console/dashboards/system_health');
     await page.waitForSelector('.badge.open', { timeout: 5000 });

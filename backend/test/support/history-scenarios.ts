@@ -5,6 +5,7 @@
  * with `from_reached` when history no longer reaches back. Acceptance times are the service's: the scenarios choose
  * a `from` between two batches published with a pause on each side of it, never wait 30 s.
  */
+import type { HistoryPage } from '@data-streaming/protocol';
 import { eventually, getJson, post, sleep, type RunningApp } from './app';
 import { events } from './factories';
 import { SseReader } from './sse-reader';
@@ -29,8 +30,8 @@ export async function publishTo(service: RunningApp, count: number, channel = 'm
 }
 
 /** Follows next_cursor from the first page to the last; every page is checked against the protocol on the way. */
-export async function allPages(service: RunningApp, channel: string, query: string): Promise<{ ids: unknown[]; pages: any[] }> {
-  const pages: any[] = [];
+export async function allPages(service: RunningApp, channel: string, query: string): Promise<{ ids: unknown[]; pages: HistoryPage[] }> {
+  const pages: HistoryPage[] = [];
   let cursor: string | null = null;
   do {
     const response = await getJson(
@@ -38,8 +39,9 @@ export async function allPages(service: RunningApp, channel: string, query: stri
       `/streams/${channel}/history?${query}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
     );
     expect(response.status).toBe(200);
-    pages.push(response.body);
-    cursor = response.body.next_cursor;
+    const page = response.body as HistoryPage;
+    pages.push(page);
+    cursor = page.next_cursor;
     expect(pages.length).toBeLessThan(50);
   } while (cursor !== null);
   return { ids: pages.flatMap((page) => idsOf(page.events)), pages };

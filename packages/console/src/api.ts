@@ -3,7 +3,7 @@
  * this tab, as `Authorization: Bearer`), and live data through @data-streaming/client, whose sockets carry
  * subscriber tokens from POST /auth/token rather than the key itself.
  */
-import { createClient, type Client, type Credential } from '@data-streaming/client';
+import { createClient, type Client, type Credential, type TransportKind } from '@data-streaming/client';
 import type { ErrorBody, TokenResponse } from '@data-streaming/protocol';
 
 const KEY_STORAGE = 'data-streaming-api.key';
@@ -58,20 +58,28 @@ const tokens: Credential = {
   },
 };
 
-let live: Client | undefined;
+const clients = new Map<TransportKind, Client>();
 
-/** The one client of the page: one socket per channel, shared by every panel that shows it. */
-export function liveClient(): Client {
-  live ??= createClient({
-    url: location.origin,
-    ...(apiKey.get() ? { credential: tokens } : {}),
-    backoff: { initialMs: 500, maxMs: 10_000 },
-  });
-  return live;
+/**
+ * The client of the page for a transport (WebSocket by default; SSE for the SSE streams): one socket per channel,
+ * shared by every panel that shows it.
+ */
+export function liveClient(transport: TransportKind = 'websocket'): Client {
+  let client = clients.get(transport);
+  if (!client) {
+    client = createClient({
+      url: location.origin,
+      transport,
+      ...(apiKey.get() ? { credential: tokens } : {}),
+      backoff: { initialMs: 500, maxMs: 10_000 },
+    });
+    clients.set(transport, client);
+  }
+  return client;
 }
 
 /** Closes every socket (after signing in or out, the credential changes). */
-export function resetLiveClient(): void {
-  live?.close();
-  live = undefined;
+export function resetLiveClients(): void {
+  for (const client of clients.values()) client.close();
+  clients.clear();
 }

@@ -7,6 +7,7 @@ import { clear, h } from './dom';
 import { dashboardPage } from './pages/dashboard';
 import { healthPage } from './pages/health';
 import { overviewPage } from './pages/overview';
+import { streamsPage } from './pages/streams';
 import { navigation, type Page } from './shell';
 
 let current: Page | undefined;
@@ -31,6 +32,7 @@ async function pageFor(path: string): Promise<Page> {
   const dashboard = /^\/console\/dashboards\/([^/]+)\/?$/.exec(path);
   if (dashboard) return dashboardPage(decodeURIComponent(dashboard[1] as string));
   if (path === '/console/health') return healthPage();
+  if (path === '/console/streams') return streamsPage();
   return notFound(path);
 }
 
@@ -66,7 +68,7 @@ document.addEventListener('click', (event) => {
   if (!link || link.origin !== location.origin || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey) return;
   if (!(link.pathname === '/' || link.pathname.startsWith('/console'))) return;
   event.preventDefault();
-  history.pushState(null, '', link.pathname);
+  history.pushState(null, '', link.pathname + link.search);
   void render();
 });
 window.addEventListener('popstate', () => void render());

@@ -36,6 +36,7 @@ export function navigation(current: string): HTMLElement {
     { 'aria-label': 'Console' },
     h('a', { href: '/', class: 'brand' }, 'data-streaming-api'),
     link('/', 'Overview'),
+    link('/console/streams', 'Streams'),
     link('/console/health', 'Health'),
     h('a', { href: '/docs' }, 'API'),
   );
