@@ -17,6 +17,7 @@ const dashboards = readdirSync(join(ROOT, 'config/dashboards'))
 const pages = [
   ['overview', '/'],
   ...dashboards.map((type) => [`dashboard-${type}`, `/console/dashboards/${type}`]),
+  ['streams', '/console/streams?source=ws:metrics_updates'],
   ['health', '/console/health'],
 ];
 
@@ -33,7 +34,7 @@ try {
     for (const [name, path] of pages) {
       const page = await context.newPage();
       await page.goto(`${service.http}${path}`);
-      await page.waitForSelector('.badge.open, .health-summary', { timeout: 10_000 });
+      await page.waitForSelector('.badge.open, .health-summary.healthy', { timeout: 10_000 });
       await sleep(3000);
       await page.screenshot({ path: join(OUT, `${name}-${scheme}.png`), fullPage: true });
       await page.close();

@@ -152,6 +152,19 @@ abstract class ChartView implements PanelView {
   }
 
   protected abstract options(): uPlot.Options;
+
+  /**
+   * Axes in the chart's text colour, read when uPlot draws (a canvas cannot take `currentColor`, and the element is
+   * not in the page yet when the plot is made), grid lines fainter: right in either theme.
+   */
+  protected axis(extra: Partial<uPlot.Axis> = {}): uPlot.Axis {
+    return {
+      stroke: (plot) => getComputedStyle(plot.root).color,
+      grid: { stroke: 'rgba(128, 128, 128, 0.25)' },
+      ticks: { stroke: 'rgba(128, 128, 128, 0.4)' },
+      ...extra,
+    };
+  }
 }
 
 class GraphView extends ChartView {
@@ -165,10 +178,7 @@ class GraphView extends ChartView {
       legend: { show: this.series.labels.length > 1, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
-      axes: [
-        { stroke: 'currentColor' },
-        { stroke: 'currentColor', size: 70, values: (_plot, ticks) => ticks.map((tick) => formatValue(tick, unit)) },
-      ],
+      axes: [this.axis(), this.axis({ size: 96, values: (_plot, ticks) => ticks.map((tick) => formatValue(tick, unit)) })],
       series: [
         {},
         ...this.series.labels.map((label, index) => ({
@@ -218,13 +228,13 @@ class HeatmapView extends ChartView {
       cursor: { drag: { x: false, y: false }, points: { show: false } },
       scales: { x: { time: true }, y: { range: [0, Math.max(1, series.labels.length)] } },
       axes: [
-        { stroke: 'currentColor' },
-        {
-          stroke: 'currentColor',
+        this.axis(),
+        this.axis({
           size: Math.min(220, 16 + 7 * Math.max(4, ...series.labels.map((label) => label.length))),
+          grid: { show: false },
           splits: () => series.labels.map((_label, index) => series.labels.length - index - 0.5),
           values: () => series.labels,
-        },
+        }),
       ],
       series: [
         {},
