@@ -15,6 +15,7 @@ import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.schema';
 import { AccessControl } from './auth/access-control';
 import { PublishFastPath } from './ingest/publish-fast-path';
+import { distDir as consoleDistDir } from '@data-streaming/console';
 import { ConsoleAssets } from './console/console-assets';
 
 const LOG_LEVELS: Record<AppConfig['performance']['log_level'], LogLevel[]> = {
@@ -52,7 +53,7 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   // Origin and CORS first; then POST /events skips the framework pipeline in the common case (publish-fast-path.ts).
   const access = app.get(AccessControl);
   const fastPath = app.get(PublishFastPath);
-  const consoleAssets = config.console.enabled ? new ConsoleAssets(consoleDistDir()) : undefined;
+  const consoleAssets = config.console.enabled ? new ConsoleAssets(consoleDistDir) : undefined;
   const framework = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
@@ -100,12 +101,6 @@ function guardSlowHeaders(server: Server, timeoutMs: number): void {
     response.once('finish', () => idle(request.socket));
   });
   server.prependListener('upgrade', (request: IncomingMessage) => clearTimeout(timers.get(request.socket)));
-}
-
-/** Where the built console is (packages/console/dist), found through its package like any dependency. */
-function consoleDistDir(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('@data-streaming/console') as { distDir: string }).distDir;
 }
 
 /** Starts listening; returns the bound address (port 0 picks a free one). */
