@@ -73,7 +73,12 @@ describe('slow SSE reader', () => {
   let service: RunningApp;
 
   beforeAll(async () => {
-    service = await startApp({ service: { max_body_bytes: 192 * 1024 }, sse: { max_queue_bytes: 256 * 1024 } });
+    service = await startApp({
+      service: { max_body_bytes: 192 * 1024 },
+      sse: { max_queue_bytes: 256 * 1024 },
+      // A connection that takes nothing is closed after 2 load checks of 500 ms (the default waits for 30).
+      performance_optimization: { overload_stall_checks: 2 },
+    });
   });
   afterAll(() => service.close());
 

@@ -64,7 +64,7 @@ describe('hostile input', () => {
       // A short history, so that what the heap holds afterwards is not the (bounded) history of the floods.
       service: { max_body_bytes: 64 * 1024, headers_timeout: 1, history_size: 100 },
       websocket: { message_size_limit: 4096, max_connections: 30, max_queue_bytes: 256 * 1024, max_client_pings_per_second: 10 },
-      // A connection that takes nothing is closed after 2 load checks of 500 ms (the default waits for 10).
+      // A connection that takes nothing is closed after 2 load checks of 500 ms (the default waits for 30).
       performance_optimization: { overload_stall_checks: 2 },
       sse: { max_connections: 10 },
     });

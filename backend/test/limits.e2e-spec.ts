@@ -12,6 +12,8 @@ describe('limits', () => {
     service = await startApp({
       service: { max_body_bytes: 192 * 1024 },
       websocket: { max_connections: 3, message_size_limit: 1024, max_queue_bytes: 256 * 1024 },
+      // A connection that takes nothing is closed after 2 load checks of 500 ms (the default waits for 30).
+      performance_optimization: { overload_stall_checks: 2 },
       sse: { max_connections: 2 },
     });
   });

@@ -244,9 +244,10 @@ export const configSchema = z
         overload_retry_after: positiveInt.max(3600).default(1),
         /**
          * A subscriber past its cap is closed once the network has taken none of its bytes for this many checks in a
-         * row while the service keeps up (10 × 500 ms: five seconds of a connection that takes nothing).
+         * row while the service keeps up (30 × 500 ms: fifteen seconds of a connection that takes nothing; five were
+         * too few for a client process that inflates 200 sockets' frames through one zlib queue).
          */
-        overload_stall_checks: positiveInt.max(1000).default(10),
+        overload_stall_checks: positiveInt.max(1000).default(30),
         optimization_strategies: z
           .array(z.enum(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']))
           .default(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']),
