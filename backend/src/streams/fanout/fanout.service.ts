@@ -163,11 +163,11 @@ export class FanoutService implements OnApplicationShutdown {
   private closeStalled(): void {
     const overloaded = this.load.overloaded;
     const limit = this.config.performance_optimization.overload_stall_checks;
+    const { overload_min_lagging: many } = this.config.performance_optimization;
     for (const topic of this.topics.values()) {
-      for (const subscriber of [...topic.subscribers]) {
-        const stalled = subscriber.checkProgress();
-        if (!overloaded && stalled >= limit && subscriber.overCap) subscriber.slow();
-      }
+      const stalled = [...topic.subscribers].filter((subscriber) => subscriber.checkProgress() >= limit && subscriber.overCap);
+      // Many connections stalled at once is not each one's own fault (their network or their machine): hold them.
+      if (!overloaded && stalled.length < many) for (const subscriber of stalled) subscriber.slow();
     }
   }
 
