@@ -248,6 +248,9 @@ export const configSchema = z
          * too few for a client process that inflates 200 sockets' frames through one zlib queue).
          */
         overload_stall_checks: positiveInt.max(1000).default(30),
+        /** The streaming latency shown by /streams/status: the last `latency_samples` deliveries of the last `latency_window` s. */
+        latency_window: positiveInt.max(3600).default(60),
+        latency_samples: positiveInt.min(16).max(1_000_000).default(4096),
         optimization_strategies: z
           .array(z.enum(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']))
           .default(['data_compression', 'connection_pooling', 'message_batching', 'priority_queuing']),

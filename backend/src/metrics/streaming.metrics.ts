@@ -4,7 +4,11 @@
  * not a label lookup.
  */
 import { Injectable } from '@nestjs/common';
+import type { LatencyFigures } from '@data-streaming/protocol';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { InjectConfig } from '../config/config.module';
+import type { AppConfig } from '../config/config.schema';
+import { RecentLatency } from './recent-latency';
 
 export type Transport = 'websocket' | 'sse';
 
@@ -185,8 +189,15 @@ export class StreamingMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** Each transport's latency over the last `latency_window` seconds, for the status API. */
+  private readonly recent: Record<Transport, RecentLatency>;
+  private readonly observers: Record<Transport, TransportMetrics['latency']>;
+
+  constructor(@InjectConfig() config: AppConfig) {
     collectDefaultMetrics({ register: this.registry });
+    const { latency_samples: samples, latency_window: window } = config.performance_optimization;
+    this.recent = { websocket: new RecentLatency(samples, window * 1000), sse: new RecentLatency(samples, window * 1000) };
+    this.observers = { websocket: this.observer('websocket'), sse: this.observer('sse') };
     for (const transport of TRANSPORTS) {
       this.latency.labels(transport);
       this.delivered.labels(transport);
@@ -196,6 +207,26 @@ export class StreamingMetrics {
   }
 
   forTransport(transport: Transport): TransportMetrics {
-    return { latency: this.latency.labels(transport), counts: this.counts[transport] };
+    return { latency: this.observers[transport], counts: this.counts[transport] };
+  }
+
+  /** The latency of the last `latency_window` seconds per transport. */
+  recentLatency(): { window_seconds: number } & Record<Transport, LatencyFigures> {
+    return {
+      window_seconds: this.recent.websocket.windowMs / 1000,
+      websocket: this.recent.websocket.figures(),
+      sse: this.recent.sse.figures(),
+    };
+  }
+
+  private observer(transport: Transport): TransportMetrics['latency'] {
+    const histogram = this.latency.labels(transport);
+    const recent = this.recent[transport];
+    return {
+      observe: (seconds) => {
+        histogram.observe(seconds);
+        recent.observe(seconds);
+      },
+    };
   }
 }

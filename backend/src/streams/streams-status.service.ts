@@ -105,6 +105,8 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
       timestamp: new Date().toISOString(),
       channels,
       connections: this.figures().connections,
+      connection_limits: { websocket: this.config.websocket.max_connections, sse: sse.max_connections },
+      latency: this.metrics.recentLatency(),
       storage: this.bus.storage(),
       ...(await this.cluster()),
     };

@@ -110,13 +110,39 @@ const stateCounts = z.strictObject({ pending: z.number().int(), delivered: z.num
 
 export const RULE_STATES = ['inactive', 'pending', 'firing'] as const;
 
+export const COMPARATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
+
+/**
+ * One comparison of a rule's condition, read as `metric op threshold` (a number on the left is moved to the right,
+ * the operator turned): the metric's current value, the threshold (a number, or another metric's current value), and
+ * whether it holds. A metric with no current value holds nothing.
+ */
+export const ruleComparisonSchema = z.strictObject({
+  metric: z.string(),
+  op: z.enum(COMPARATORS),
+  threshold: z.number().nullable(),
+  /** Set when the threshold is another metric. */
+  threshold_metric: z.string().optional(),
+  value: z.number().nullable(),
+  holds: z.boolean(),
+});
+export type RuleComparison = z.infer<typeof ruleComparisonSchema>;
+
 /** A notification rule and where it stands. */
 export const ruleStatusSchema = z.strictObject({
   name: z.string(),
   condition: z.string(),
   state: z.enum(RULE_STATES),
+  /** Since when the rule is pending or firing (null while inactive). */
+  since: isoTime.nullable(),
+  /** The last time it fired (null when it never did). */
+  last_fired_at: isoTime.nullable(),
+  /** `for:` and `cooldown`, seconds. */
+  for_seconds: z.number().min(0),
+  cooldown_seconds: z.number().min(0),
   priority: z.enum(PRIORITIES),
   channel: z.string(),
+  comparisons: z.array(ruleComparisonSchema),
 });
 export type RuleStatus = z.infer<typeof ruleStatusSchema>;
 

@@ -72,11 +72,24 @@ export type ChannelStatus = z.infer<typeof channelStatusSchema>;
 export const historyStorageSchema = z.looseObject({ durability: z.enum(['memory', 'disk', 'fsync', 'redis']) });
 export type HistoryStorage = z.infer<typeof historyStorageSchema>;
 
+/** Streaming latency (accepted to written to the socket) of one transport over the recent window. */
+export const latencyFiguresSchema = z.strictObject({
+  samples: z.number().int().min(0),
+  p50_ms: z.number().min(0).nullable(),
+  p99_ms: z.number().min(0).nullable(),
+  max_ms: z.number().min(0).nullable(),
+});
+export type LatencyFigures = z.infer<typeof latencyFiguresSchema>;
+
 /** GET /streams/status. */
 export const streamsStatusSchema = z.strictObject({
   timestamp: isoTime,
   channels: z.record(z.string(), channelStatusSchema),
   connections: transportCountsSchema,
+  /** This instance's connection limits (websocket.max_connections, sse.max_connections). */
+  connection_limits: z.strictObject({ websocket: z.number().int().min(0), sse: z.number().int().min(0) }),
+  /** This instance's streaming latency over the last `window_seconds` (performance_optimization.latency_window). */
+  latency: z.strictObject({ window_seconds: z.number().positive(), websocket: latencyFiguresSchema, sse: latencyFiguresSchema }),
   storage: historyStorageSchema,
   cluster: clusterFiguresSchema.optional(),
 });

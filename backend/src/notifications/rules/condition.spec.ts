@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import {
+  comparisonsOf,
   ConditionSyntaxError,
   evaluateCondition,
   formatCondition,
@@ -141,5 +142,43 @@ describe('parseCondition, property-based', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('comparisonsOf', () => {
+  it('reads every comparison as metric op threshold, with the current values, in the order of the text', () => {
+    const condition = parseCondition('error_rate > 0.2 or (not 2000 < latency and queue_depth >= backlog_limit)');
+    expect(comparisonsOf(condition, values({ error_rate: 0.1, latency: 2500, queue_depth: 7, backlog_limit: 5 }))).toEqual([
+      { metric: 'error_rate', op: '>', threshold: 0.2, value: 0.1, holds: false },
+      { metric: 'latency', op: '>', threshold: 2000, value: 2500, holds: true },
+      { metric: 'queue_depth', op: '>=', threshold: 5, threshold_metric: 'backlog_limit', value: 7, holds: true },
+    ]);
+  });
+
+  it('turns the operator when the number is on the left, and agrees with evaluateCondition', () => {
+    for (const [op, turned] of [
+      ['>', '<'],
+      ['>=', '<='],
+      ['<', '>'],
+      ['<=', '>='],
+      ['==', '=='],
+      ['!=', '!='],
+    ] as const) {
+      for (const current of [1, 2, 3]) {
+        const env = values({ m: current });
+        const [view] = comparisonsOf(parseCondition(`2 ${op} m`), env);
+        expect(view).toMatchObject({ metric: 'm', op: turned, threshold: 2, value: current });
+        expect(view?.holds).toBe(evaluateCondition(parseCondition(`2 ${op} m`), env));
+      }
+    }
+  });
+
+  it('says a metric without data holds nothing, and skips comparisons of two numbers', () => {
+    expect(comparisonsOf(parseCondition('error_rate > 0.2 and 1 < 2'), values({}))).toEqual([
+      { metric: 'error_rate', op: '>', threshold: 0.2, value: null, holds: false },
+    ]);
+    expect(comparisonsOf(parseCondition('a > b'), values({ a: 1 }))).toEqual([
+      { metric: 'a', op: '>', threshold: null, threshold_metric: 'b', value: 1, holds: false },
+    ]);
   });
 });

@@ -197,21 +197,64 @@ export function evaluateCondition(condition: Condition, value: (metric: string) 
       const read = (operand: Operand) => (operand.kind === 'number' ? operand.value : value(operand.name));
       const left = read(condition.left);
       const right = read(condition.right);
-      if (left === undefined || right === undefined) return false;
-      switch (condition.op) {
-        case '>':
-          return left > right;
-        case '>=':
-          return left >= right;
-        case '<':
-          return left < right;
-        case '<=':
-          return left <= right;
-        case '==':
-          return left === right;
-        case '!=':
-          return left !== right;
-      }
+      return left !== undefined && right !== undefined && compare(condition.op, left, right);
+    }
+  }
+}
+
+const TURNED: Record<Comparator, Comparator> = { '>': '<', '>=': '<=', '<': '>', '<=': '>=', '==': '==', '!=': '!=' };
+
+function compare(op: Comparator, left: number, right: number): boolean {
+  switch (op) {
+    case '>':
+      return left > right;
+    case '>=':
+      return left >= right;
+    case '<':
+      return left < right;
+    case '<=':
+      return left <= right;
+    case '==':
+      return left === right;
+    case '!=':
+      return left !== right;
+  }
+}
+
+/** A comparison read as `metric op threshold`, with current values (the status API's view of a rule). */
+export interface ComparisonView {
+  metric: string;
+  op: Comparator;
+  threshold: number | null;
+  threshold_metric?: string;
+  value: number | null;
+  holds: boolean;
+}
+
+/** Every comparison of the condition that reads a metric, in the order of the text, with its current values. */
+export function comparisonsOf(condition: Condition, value: (metric: string) => number | undefined): ComparisonView[] {
+  switch (condition.kind) {
+    case 'or':
+    case 'and':
+      return [...comparisonsOf(condition.left, value), ...comparisonsOf(condition.right, value)];
+    case 'not':
+      return comparisonsOf(condition.operand, value);
+    case 'compare': {
+      const { left, right } = condition;
+      const [metric, other, op] = left.kind === 'metric' ? [left, right, condition.op] : [right, left, TURNED[condition.op]];
+      if (metric.kind !== 'metric') return [];
+      const current = value(metric.name) ?? null;
+      const threshold = other.kind === 'number' ? other.value : (value(other.name) ?? null);
+      return [
+        {
+          metric: metric.name,
+          op,
+          threshold,
+          ...(other.kind === 'metric' ? { threshold_metric: other.name } : {}),
+          value: current,
+          holds: current !== null && threshold !== null && compare(op, current, threshold),
+        },
+      ];
     }
   }
 }

@@ -17,7 +17,8 @@ import { MetricStoreService } from '../../metric-store/metric-store.service';
 import { LeadershipService } from '../../redis/leadership.service';
 import type { NotificationChannel, Priority } from '../notification';
 import { NotificationsService } from '../notifications.service';
-import { evaluateCondition, metricsOf, parseCondition, type Condition } from './condition';
+import type { RuleStatus } from '@data-streaming/protocol';
+import { comparisonsOf, evaluateCondition, metricsOf, parseCondition, type Condition } from './condition';
 import { RULE_STATES, type PersistedRuleState, type RuleStateStore } from './rule-state.store';
 
 export type RuleState = 'inactive' | 'pending' | 'firing';
@@ -205,13 +206,19 @@ export class RuleEngineService implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  states(): { name: string; condition: string; state: RuleState; priority: Priority; channel: string }[] {
+  /** Each rule, where it stands, and its comparisons against the metric store now. */
+  states(now = Date.now()): RuleStatus[] {
     return this.rules.map((rule) => ({
       name: rule.name,
       condition: rule.text,
       state: rule.state,
+      since: rule.state === 'inactive' ? null : new Date(rule.since).toISOString(),
+      last_fired_at: rule.lastFiredAt === undefined ? null : new Date(rule.lastFiredAt).toISOString(),
+      for_seconds: rule.forMs / 1000,
+      cooldown_seconds: rule.cooldownMs / 1000,
       priority: rule.priority,
       channel: rule.channel,
+      comparisons: comparisonsOf(rule.condition, (metric) => this.store.value(metric, now)),
     }));
   }
 

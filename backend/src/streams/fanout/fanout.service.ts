@@ -57,7 +57,7 @@ export class FanoutService implements OnApplicationShutdown {
       () => this.laggingCount(),
       () => this.closeStalled(),
     );
-    this.latency = { websocket: metrics.latency.labels('websocket'), sse: metrics.latency.labels('sse') };
+    this.latency = { websocket: metrics.forTransport('websocket').latency, sse: metrics.forTransport('sse').latency };
     const optimization = config.performance_optimization;
     const batching = optimization.enabled && optimization.optimization_strategies.includes('message_batching');
     this.basePolicy = {
