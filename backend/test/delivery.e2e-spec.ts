@@ -67,6 +67,40 @@ describe('heartbeat', () => {
     expect(alive.closeCode).toBeUndefined();
     alive.close();
   });
+
+  it('keeps a peer that is still reading a backlog, whose pong waits behind the frames sent before the ping', async () => {
+    const before = (await getJson(service.http, '/websocket/status')).body.dead_peers_terminated as number;
+    const reader = await WsClient.subscribe(`${service.ws}/ws/business_events`, { perMessageDeflate: false });
+    const raw = (reader.socket as unknown as { _socket: import('node:net').Socket })._socket;
+    // It reads one chunk every 20 ms while about 8 MB are published to it: more than loopback's socket buffers
+    // take, so seconds of backlog sit ahead of each ping through many heartbeats of 200 ms, the last megabytes of it
+    // in the kernel where the service's own byte counts no longer move.
+    raw.pause();
+    let reading = false;
+    const trickle = setInterval(() => {
+      if (reading) return;
+      reading = true;
+      raw.once('data', () => {
+        raw.pause();
+        reading = false;
+      });
+      raw.resume();
+    }, 20);
+    const payload = 'h'.repeat(16 * 1024);
+    const started = Date.now();
+    try {
+      for (let round = 0; round < 12; round++)
+        await post(service.http, '/events', events(40, { channel: 'business_events', data: { payload } }));
+      await reader.waitForEvents(480, 30_000);
+      expect(Date.now() - started).toBeGreaterThan(1000); // the backlog outlasted several heartbeats
+    } finally {
+      clearInterval(trickle);
+      raw.resume();
+    }
+    expect(reader.closeCode).toBeUndefined();
+    expect((await getJson(service.http, '/websocket/status')).body.dead_peers_terminated).toBe(before);
+    reader.close();
+  }, 40_000);
 });
 
 describe('slow SSE reader', () => {

@@ -219,6 +219,81 @@ describe('the console', () => {
     await page.close();
   });
 
+  test('the notifications page: the rules against their thresholds, the outbox, a test notification sent from the form and one from the API appear in the live feed by priority', async () => {
+    const status = await (await fetch(`${service.http}/notifications/status`)).json();
+    const { page, errors } = await openPage('/console/notifications');
+    await page.waitForSelector('.badge.open', { timeout: 5000 });
+    // Every configured rule, with each comparison of its condition read against the metric's current value.
+    await page.waitForSelector('#rules [data-rule] .comparisons li', { timeout: 5000 });
+    const rules = await page.$$eval('#rules [data-rule]', (rows) =>
+      rows.map((row) => ({
+        name: row.dataset.rule,
+        state: row.dataset.state,
+        comparisons: [...row.querySelectorAll('.comparisons li')].map((item) => item.textContent),
+      })),
+    );
+    assert.deepEqual(
+      rules.map((rule) => rule.name),
+      status.rules.map((rule) => rule.name),
+    );
+    for (const rule of rules) {
+      const [comparison] = status.rules.find((item) => item.name === rule.name).comparisons;
+      assert.match(rule.comparisons[0], new RegExp(`^${comparison.metric} .+? \\${comparison.op} ${comparison.threshold}`));
+    }
+    // The form sends a critical test notification to websocket; the API sends a warning one to sse: both reach the feed.
+    const marker = `console form ${Date.now()}`;
+    await page.fill('#send-message', marker);
+    await page.selectOption('#send-priority', 'critical');
+    await page.selectOption('#send-channel', 'websocket');
+    await page.click('#send-form button[type=submit]');
+    await page.waitForSelector('.send-result.ok', { timeout: 5000 });
+    const [, formId] = /Accepted: ([0-9a-f-]{36})/.exec(await page.textContent('.send-result'));
+    const viaSse = await (
+      await fetch(`${service.http}/notifications/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'console.probe', message: `${marker} over sse`, channel: 'sse', priority: 'warning' }),
+      })
+    ).json();
+    for (const [id, priority] of [
+      [formId, 'critical'],
+      [viaSse.id, 'warning'],
+    ]) {
+      const item = await page.waitForSelector(`.notification[data-id="${id}"]`, { timeout: 5000 });
+      assert.equal(await item.getAttribute('data-priority'), priority);
+      assert.equal(await item.$eval('.pill', (pill) => pill.textContent), priority);
+    }
+    assert.match(await page.textContent(`.notification[data-id="${formId}"] .message`), new RegExp(marker));
+    // Its deliveries, and the outbox counting the websocket delivery.
+    await page.click(`.notification[data-id="${formId}"] button[aria-expanded]`);
+    await page.waitForSelector(`.notification[data-id="${formId}"] .deliveries td`, { timeout: 5000 });
+    assert.match(await page.textContent(`.notification[data-id="${formId}"] .deliveries tbody`), /websocket\s*delivered/);
+    await page.waitForFunction(
+      () => Number(document.querySelector('#outbox [data-channel="websocket"] [data-figure="delivered"]')?.textContent) >= 1,
+      null,
+      {
+        timeout: 5000,
+      },
+    );
+    // The priority filter hides the critical one and keeps the warning.
+    await page.uncheck('input[data-filter="Priority"][value="critical"]');
+    assert.equal(await page.$(`.notification[data-id="${formId}"]`), null);
+    assert.notEqual(await page.$(`.notification[data-id="${viaSse.id}"]`), null);
+    await page.check('input[data-filter="Priority"][value="critical"]');
+    await page.screenshot({ path: join(SHOTS, 'notifications.png'), fullPage: true });
+    // A page opened afterwards has both from history.
+    const later = await openPage('/console/notifications');
+    for (const id of [formId, viaSse.id]) await later.page.waitForSelector(`.notification[data-id="${id}"]`, { timeout: 5000 });
+    // The health page shows connections against both limits.
+    await later.page.goto(`${service.http}/console/health`);
+    await later.page.waitForSelector('[data-connections="sse"]', { timeout: 5000 });
+    const limits = await later.page.$$eval('[data-connections] td:last-child', (cells) => cells.map((cell) => cell.textContent));
+    assert.deepEqual(limits, ['200', '100']);
+    assert.deepEqual([...errors, ...later.errors], []);
+    await later.page.close();
+    await page.close();
+  });
+
   test('the service restarted under an open dashboard: the panels keep their data and resume', async () => {
     const { page, errors } = await openPage('/console/dashboards/system_health');
     await page.waitForSelector('.badge.open', { timeout: 5000 });
@@ -249,6 +324,71 @@ describe('the console', () => {
     // A socket refused while the service was down is logged by Chromium itself; nothing else may be.
     assert.deepEqual(
       errors.filter((text) => !/WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(text)),
+      [],
+    );
+    await page.close();
+  });
+});
+
+describe('the console with API keys', () => {
+  const READER = 'console-reader-key-0001';
+  const PUBLISHER = 'console-publisher-key-01';
+  let keyed;
+  before(async () => {
+    keyed = await startService({
+      DATA_STREAMING_DEMO_ENABLED: 'true',
+      DATA_STREAMING_API_PORT: String(await freePort()),
+      DATA_STREAMING_DATA_DIR: mkdtempSync(join(tmpdir(), 'dsa-console-keys-')),
+      DATA_STREAMING_API_KEYS: `${READER}:read,${PUBLISHER}:read+publish`,
+    });
+  });
+  after(async () => keyed?.stop());
+
+  test('asks for a key, refuses a wrong one, opens live pages with a read key and sends only with the publish scope', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = [];
+    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+    page.on('pageerror', (error) => errors.push(String(error)));
+    await page.goto(`${keyed.http}/`);
+    await page.waitForSelector('#sign-in', { timeout: 5000 });
+    assert.equal(await page.textContent('h1'), 'Sign in');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'api-key', 'the key field has the focus');
+    // A wrong key is refused and not kept.
+    await page.keyboard.type('not-a-key-of-this-service');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.send-result.bad', { timeout: 5000 });
+    assert.match(await page.textContent('.send-result'), /refused this key/);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    // The read key opens the overview, whose tiles go live over sockets with the tokens it grants.
+    await page.fill('#api-key', READER);
+    await page.click('#sign-in button[type=submit]');
+    await page.waitForSelector('.tile[data-dashboard="system_health"] .badge.open', { timeout: 10_000 });
+    assert.equal(new URL(page.url()).pathname, '/');
+    assert.match(await page.textContent('[data-account="signed-in"]'), /read/);
+    // Reading is not publishing: the form says so and does not send.
+    await page.click('nav a[href="/console/notifications"]');
+    await page.waitForSelector('#send-form', { timeout: 5000 });
+    assert.equal(await page.$eval('#send-form button[type=submit]', (button) => button.disabled), true);
+    assert.match(await page.textContent('.send-result'), /publish scope/);
+    // Sign out, back in with the publishing key, and send.
+    await page.click('nav button.link');
+    await page.waitForSelector('#sign-in', { timeout: 5000 });
+    await page.fill('#api-key', PUBLISHER);
+    await page.click('#sign-in button[type=submit]');
+    await page.waitForSelector('#send-form button[type=submit]:not([disabled])', { timeout: 5000 });
+    assert.equal(new URL(page.url()).pathname, '/console/notifications');
+    await page.waitForSelector('.badge.open', { timeout: 5000 });
+    await page.click('#send-form button[type=submit]');
+    await page.waitForSelector('.send-result.ok', { timeout: 5000 });
+    const [, id] = /Accepted: ([0-9a-f-]{36})/.exec(await page.textContent('.send-result'));
+    await page.waitForSelector(`.notification[data-id="${id}"]`, { timeout: 5000 });
+    await page.screenshot({ path: join(SHOTS, 'sign-in-notifications.png'), fullPage: true });
+    // The keys are in no URL the page used and in no line the service logged.
+    assert.ok(![READER, PUBLISHER].some((key) => page.url().includes(key)));
+    assert.ok(![READER, PUBLISHER].some((key) => keyed.output().includes(key)), 'no key in the service log');
+    // The wrong key's 401 is logged by Chromium itself; nothing else may be.
+    assert.deepEqual(
+      errors.filter((text) => !/status of 401/.test(text)),
       [],
     );
     await page.close();

@@ -33,6 +33,9 @@ class CheckingSubscriber {
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('error', reject);
       this.socket.on('message', (data) => {
+        const now = Date.now();
+        if (this.lastMessageAt !== undefined) this.maxGap = Math.max(this.maxGap ?? 0, now - this.lastMessageAt);
+        this.lastMessageAt = now;
         const text = String(data);
         if (text.startsWith('{"kind":"welcome"')) {
           this.last = Number(/"last_id":"[^:"]+:(\d+)"/.exec(text)[1]);
@@ -50,7 +53,10 @@ class CheckingSubscriber {
         }
       });
     });
-    this.socket.on('close', (code) => (this.closeCode = code));
+    this.socket.on('close', (code) => {
+      this.closeCode = code;
+      this.closedAt = Date.now();
+    });
   }
 }
 
@@ -132,7 +138,10 @@ test('one stuck subscriber among 200 under more load than the machine carries: n
       if (behind.length === 0) break;
       const now = Math.min(...behind.map((subscriber) => subscriber.last));
       if (!(now > least && Date.now() < caughtUpBy)) {
-        process.stdout.write(`overload: service log: ${service.output().slice(-3000)}\n`);
+        const gaps = healthy.map((subscriber) => subscriber.maxGap ?? 0).sort((a, b) => b - a);
+        process.stdout.write(
+          `overload: longest gaps between messages of healthy clients ${gaps.slice(0, 12).join(', ')} ms; service log: ${service.output().slice(-3000)}\n`,
+        );
         assert.fail(
           `healthy subscribers stopped catching up: ${behind.length} behind at ${now} of ${outcome.lastOffset}; ` +
             `close codes of those behind: ${JSON.stringify(behind.map((subscriber) => subscriber.closeCode ?? null).filter(Boolean))}`,
@@ -142,15 +151,26 @@ test('one stuck subscriber among 200 under more load than the machine carries: n
       await sleep(5000);
     }
     // The stuck client reads nothing, so it cannot see its close until it reads again: the service's count says it.
+    let lastStatus;
+    const waitFrom = Date.now();
     const closedByService = await eventually(
       async () => {
-        const body = await (await fetch(`${service.http}/websocket/status`)).json();
+        const body = (lastStatus = await (await fetch(`${service.http}/websocket/status`)).json());
         return body.slow_consumer_disconnects >= 1 && body.connections === SUBSCRIBERS - 1 ? body : undefined;
       },
       20_000,
       'the stuck subscriber to be closed',
-    ).catch((error) => {
-      process.stdout.write(`overload: service log: ${service.output().slice(-3000)}\n`);
+    ).catch(async (error) => {
+      const codes = {};
+      for (const subscriber of healthy)
+        if (subscriber.closeCode !== undefined) codes[subscriber.closeCode] = (codes[subscriber.closeCode] ?? 0) + 1;
+      const closedAts = healthy.filter((subscriber) => subscriber.closedAt).map((subscriber) => subscriber.closedAt - waitFrom);
+      const dead = /^websocket_dead_peers_terminated_total \S+/m.exec(await (await fetch(`${service.http}/metrics`)).text())?.[0];
+      const closedHealthy = `${JSON.stringify(codes)} from ${Math.min(...closedAts)} to ${Math.max(...closedAts)} ms after the wait began; ${dead}`;
+      process.stdout.write(
+        `overload: /websocket/status ${JSON.stringify({ connections: lastStatus?.connections, slow_consumer_disconnects: lastStatus?.slow_consumer_disconnects })}, ` +
+          `healthy clients closed by code ${closedHealthy}; service log: ${service.output().slice(-3000)}\n`,
+      );
       throw error;
     });
     stuck.socket._socket.resume();
@@ -165,7 +185,8 @@ test('one stuck subscriber among 200 under more load than the machine carries: n
         `${outcome.other.size > 0 ? `, other answers ${JSON.stringify(Object.fromEntries(outcome.other))}` : ''}; ` +
         `/health overloaded in ${overloadedSeen.length} polls (max event-loop delay ${Math.max(0, ...overloadedSeen.map((load) => load.event_loop_delay_ms))} ms, ` +
         `max lagging ${Math.max(0, ...overloadedSeen.map((load) => load.lagging_subscribers))}); healthy closed ${closedHealthy.length}, ` +
-        `stuck closed with ${stuck.closeCode}; gaps ${lost}, duplicates ${duplicates}; slow-consumer closes ${status.slow_consumer_disconnects}\n`,
+        `stuck closed with ${stuck.closeCode}; gaps ${lost}, duplicates ${duplicates}; slow-consumer closes ${status.slow_consumer_disconnects}; ` +
+        `longest pause of a healthy client between two messages ${Math.max(...healthy.map((subscriber) => subscriber.maxGap ?? 0))} ms\n`,
     );
     assert.equal(closedHealthy.length, 0, 'no healthy subscriber is closed');
     assert.ok([4000, 1006].includes(stuck.closeCode), `the stuck subscriber is closed as slow (4000) or cut, got ${stuck.closeCode}`);

@@ -31,6 +31,11 @@ const result = await build({
   logLevel: 'warning',
 });
 
+// The console uses the protocol's types and its zod-free vocabulary: the schemas (zod, ~90 KB gzipped) stay out.
+const schemas = Object.keys(result.metafile.inputs).filter((path) => /node_modules\/zod\//.test(path));
+if (schemas.length > 0)
+  throw new Error(`zod is in the bundle (import from @data-streaming/protocol/vocabulary or import type): ${schemas[0]}`);
+
 const outputs = Object.keys(result.metafile.outputs).map((path) => basename(path));
 const script = outputs.find((name) => name.endsWith('.js'));
 const style = outputs.find((name) => name.endsWith('.css'));

@@ -4,7 +4,7 @@
  * subscriber tokens from POST /auth/token rather than the key itself.
  */
 import { createClient, type Client, type Credential, type TransportKind } from '@data-streaming/client';
-import type { ErrorBody, TokenResponse } from '@data-streaming/protocol';
+import type { ErrorBody, TokenResponse, VerifyResponse } from '@data-streaming/protocol';
 
 const KEY_STORAGE = 'data-streaming-api.key';
 
@@ -82,4 +82,49 @@ export function liveClient(transport: TransportKind = 'websocket'): Client {
 export function resetLiveClients(): void {
   for (const client of clients.values()) client.close();
   clients.clear();
+}
+
+/** What the tab's credential may do, from GET /auth/verify: `signedOut` when keys are required and none (or a refused one) is kept. */
+export type Session = { state: 'open' | 'signedIn'; verify: VerifyResponse } | { state: 'signedOut'; failure: ApiFailure };
+
+let session: Promise<Session> | undefined;
+
+async function verifyKey(key: string | undefined): Promise<VerifyResponse> {
+  const response = await fetch('/auth/verify', {
+    headers: { accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+  });
+  const body = (await response.json().catch(() => undefined)) as unknown;
+  if (!response.ok) throw new ApiFailure(response.status, body as Partial<ErrorBody> | undefined);
+  return body as VerifyResponse;
+}
+
+/** The tab's session, asked once per credential. */
+export function currentSession(): Promise<Session> {
+  session ??= verifyKey(apiKey.get()).then(
+    (verify): Session => ({ state: verify.keys_required ? 'signedIn' : 'open', verify }),
+    (error: unknown): Session => {
+      if (error instanceof ApiFailure && error.status === 401) return { state: 'signedOut', failure: error };
+      session = undefined; // the service did not answer: ask again next time
+      throw error;
+    },
+  );
+  return session;
+}
+
+/**
+ * Keeps `key` for this tab once the service accepts it (a refused key is not kept: the ApiFailure says why), and
+ * reconnects the live sockets with tokens it grants.
+ */
+export async function signIn(key: string): Promise<VerifyResponse> {
+  const verify = await verifyKey(key);
+  apiKey.set(key);
+  session = Promise.resolve({ state: 'signedIn', verify });
+  resetLiveClients();
+  return verify;
+}
+
+export function signOut(): void {
+  apiKey.clear();
+  session = undefined;
+  resetLiveClients();
 }

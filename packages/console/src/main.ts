@@ -1,12 +1,16 @@
 /**
- * The console's entry: a router over `location.pathname` (`/`, `/console/dashboards/<type>`, `/console/health`),
- * links handled in the page without reloading it, and the previous page's subscriptions released on every change.
+ * The console's entry: a router over `location.pathname` (`/`, `/console/dashboards/<type>`, `/console/streams`,
+ * `/console/notifications`, `/console/health`, `/console/sign-in`), links handled in the page without reloading it,
+ * the previous page's subscriptions released on every change, and the sign-in page instead of a page refused with 401.
  */
 import './style.css';
+import { ApiFailure } from './api';
 import { clear, h } from './dom';
 import { dashboardPage } from './pages/dashboard';
 import { healthPage } from './pages/health';
+import { notificationsPage } from './pages/notifications';
 import { overviewPage } from './pages/overview';
+import { signInPage } from './pages/sign-in';
 import { streamsPage } from './pages/streams';
 import { navigation, type Page } from './shell';
 
@@ -27,12 +31,22 @@ function notFound(path: string): Page {
   };
 }
 
+function failurePage(error: Error): Page {
+  return {
+    title: 'Error',
+    element: h('div', { class: 'page error' }, h('h1', {}, 'The service did not answer'), h('p', {}, error.message)),
+    dispose: () => undefined,
+  };
+}
+
 async function pageFor(path: string): Promise<Page> {
   if (path === '/' || path === '/console' || path === '/console/') return overviewPage();
   const dashboard = /^\/console\/dashboards\/([^/]+)\/?$/.exec(path);
   if (dashboard) return dashboardPage(decodeURIComponent(dashboard[1] as string));
   if (path === '/console/health') return healthPage();
   if (path === '/console/streams') return streamsPage();
+  if (path === '/console/notifications') return notificationsPage();
+  if (path === '/console/sign-in') return signInPage();
   return notFound(path);
 }
 
@@ -44,11 +58,10 @@ async function render(): Promise<void> {
   try {
     page = await pageFor(path);
   } catch (error) {
-    page = {
-      title: 'Error',
-      element: h('div', { class: 'page error' }, h('h1', {}, 'The service did not answer'), h('p', {}, (error as Error).message)),
-      dispose: () => undefined,
-    };
+    page =
+      error instanceof ApiFailure && error.status === 401
+        ? await signInPage(error).catch(() => failurePage(error as Error))
+        : failurePage(error as Error);
   }
   if (location.pathname !== path) {
     page.dispose(); // another navigation came first
@@ -60,6 +73,7 @@ async function render(): Promise<void> {
   nav?.replaceWith(navigation(path));
   clear(main);
   main.append(page.element);
+  main.querySelector<HTMLElement>('[autofocus]')?.focus();
 }
 
 document.body.append(navigation(location.pathname), main);

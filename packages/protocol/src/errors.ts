@@ -19,3 +19,4 @@ export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /** The details of a body that breaks its schema (400 invalid_*): every problem, not just the first. */
 export const invalidBodyDetailsSchema = z.looseObject({ problems: z.array(problemSchema).min(1) });
+export type InvalidBodyDetails = z.infer<typeof invalidBodyDetailsSchema>;

@@ -13,5 +13,6 @@ export * from './frames.js';
 export * from './notifications.js';
 export * from './position.js';
 export * from './status.js';
+export * from './vocabulary.js';
 export * from './payloads.js';
 export * from './documents.js';

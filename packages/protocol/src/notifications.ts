@@ -4,19 +4,7 @@
  */
 import { z } from 'zod';
 import { isoTime } from './events.js';
-
-/** Where a notification can be delivered. */
-export const DELIVERY_CHANNELS = ['websocket', 'sse', 'email', 'slack'] as const;
-export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
-
-export const PRIORITIES = ['critical', 'warning', 'info'] as const;
-export type Priority = (typeof PRIORITIES)[number];
-
-export const NOTIFICATION_STATUSES = ['firing', 'resolved', 'info'] as const;
-export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
-
-/** The types of the streaming events that carry a notification (on `system_alerts` and `/sse/notifications`). */
-export const NOTIFICATION_EVENT_TYPES = ['notification.firing', 'notification.resolved', 'notification.info'] as const;
+import { COMPARATORS, DELIVERY_CHANNELS, DELIVERY_STATES, NOTIFICATION_STATUSES, PRIORITIES, RULE_STATES } from './vocabulary.js';
 
 const labels = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/, 'label names are letters, digits and _ . -'), z.string().max(1024))
@@ -105,12 +93,7 @@ export const alertmanagerResponseSchema = z.strictObject({
 });
 export type AlertmanagerResponse = z.infer<typeof alertmanagerResponseSchema>;
 
-export const DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const;
 const stateCounts = z.strictObject({ pending: z.number().int(), delivered: z.number().int(), failed: z.number().int() });
-
-export const RULE_STATES = ['inactive', 'pending', 'firing'] as const;
-
-export const COMPARATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
 
 /**
  * One comparison of a rule's condition, read as `metric op threshold` (a number on the left is moved to the right,

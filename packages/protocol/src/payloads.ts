@@ -10,7 +10,8 @@ import {
   dashboardUpdateSchema,
   highFrequencyValuesSchema,
 } from './dashboards.js';
-import { NOTIFICATION_EVENT_TYPES, notificationSchema } from './notifications.js';
+import { notificationSchema } from './notifications.js';
+import { NOTIFICATION_EVENT_TYPES } from './vocabulary.js';
 
 export const EVENT_DATA_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   [DASHBOARD_UPDATE_TYPE]: dashboardUpdateSchema,

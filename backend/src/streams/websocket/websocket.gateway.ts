@@ -36,13 +36,20 @@ import { LiveChannelRegistry, type LiveChannel } from '../live-channels';
 import { startPoint, unknownChannel } from '../subscription-request';
 import { RETRY_AFTER_SECONDS, SHUTTING_DOWN_RETRY_AFTER_SECONDS } from './close-codes';
 import { rawDataText } from './raw-data';
-import { WebSocketSink } from './websocket.sink';
+import { connectionKey, tcpSendQueues } from './tcp-send-queues';
+import { bytesTaken, WebSocketSink } from './websocket.sink';
 
 const PATH = /^\/ws\/(?:([a-z_]+)\/)?([^/]*)\/?$/;
 
 interface Client {
   channel: string;
   alive: boolean;
+  /** The last ping has left the service's buffer for the network (its write completed). */
+  pingSent: boolean;
+  tcp: Duplex;
+  /** At the last heartbeat: bytesTaken, and what the peer had acknowledged where the kernel says (tcp-send-queues). */
+  takenAtBeat: number;
+  ackedAtBeat: number | undefined;
   subscriber?: Subscriber;
   /** Client pings in the current second, against websocket.max_client_pings_per_second. */
   pings: number;
@@ -252,7 +259,16 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private onConnection(ws: WebSocket, tcp: Duplex, { channel, since, from, live, principal }: Subscription, windowBits: WindowBits): void {
-    const client: Client = { channel, alive: true, pings: 0, pingSecond: 0 };
+    const client: Client = {
+      channel,
+      alive: true,
+      pingSent: false,
+      tcp,
+      takenAtBeat: bytesTaken(tcp),
+      ackedAtBeat: undefined,
+      pings: 0,
+      pingSecond: 0,
+    };
     this.clients.set(ws, client);
     ws.on('pong', () => {
       client.alive = true;
@@ -323,15 +339,37 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     return true;
   }
 
+  /**
+   * Pings every connection and terminates one that did not answer the last ping and has read nothing since the last
+   * beat. A pong can only come once the peer has read the frames queued before the ping (a subscriber working through
+   * a backlog), so a peer still reading is alive and waits for the next beat without a new ping. What it read is
+   * what the kernel took from the socket less what the kernel still holds unacknowledged (tcp-send-queues), within
+   * one write slice; where the kernel's queues cannot be read, only the bytes the kernel took, and a peer whose ping
+   * has not yet left the service's buffer is not judged: a dead one with a backlog is closed by the fan-out as a slow
+   * consumer, or by the kernel when TCP gives up retransmitting.
+   */
   private beat(): void {
+    const queues = this.clients.size > 0 ? tcpSendQueues() : undefined;
     for (const [ws, client] of this.clients) {
+      const taken = bytesTaken(client.tcp);
+      const queued = queues?.get(connectionKey(client.tcp));
+      const acked = queued === undefined ? undefined : taken - queued;
+      const read = taken > client.takenAtBeat || (acked !== undefined && client.ackedAtBeat !== undefined && acked > client.ackedAtBeat);
+      const judged = acked !== undefined || client.pingSent;
+      client.takenAtBeat = taken;
+      client.ackedAtBeat = acked;
       if (!client.alive) {
+        if (read || !judged) continue;
         this.metrics.deadPeers.inc();
         ws.terminate();
         continue;
       }
       client.alive = false;
-      ws.ping();
+      client.pingSent = false;
+      ws.ping(undefined, undefined, (error?: Error) => {
+        if (!error) client.pingSent = true;
+      });
+      client.takenAtBeat = bytesTaken(client.tcp); // the ping itself is not the peer's reading
     }
   }
 

@@ -17,6 +17,22 @@ import { SLOW_CONSUMER_CLOSE_GRACE_MS } from './close-codes';
 
 const OPEN = 1;
 
+/**
+ * The most bytes handed to the kernel in one write. Behind a busy socket Node joins everything buffered into one
+ * write that completes only when the kernel has taken all of it (megabytes for a subscriber working through a
+ * backlog), and a socket's byte counts move only when a write completes: a reader that is slow but steady would look
+ * stalled for seconds, to the fan-out and to the heartbeat alike. Written one slice at a time, they move as it reads.
+ */
+export const WRITE_SLICE_BYTES = 16 * 1024;
+
+/** Bytes of a connection the kernel has taken (written, not waiting in Node's buffer): its peer's progress. */
+export const bytesTaken = (tcp: Duplex): number => (tcp as Socket).bytesWritten - tcp.writableLength;
+
+/** Makes a socket hand its buffered chunks to the kernel one by one instead of joined (see WRITE_SLICE_BYTES). */
+const writeChunkByChunk = (tcp: Duplex): void => {
+  (tcp as { _writev?: unknown })._writev = null;
+};
+
 export class WebSocketSink implements Sink {
   readonly transport = 'websocket' as const;
   private readonly batchPrefix: string;
@@ -32,6 +48,7 @@ export class WebSocketSink implements Sink {
   ) {
     this.batchPrefix = `{"kind":"batch","channel":${JSON.stringify(channel)},"events":[`;
     this.busyAbove = tcp.writableHighWaterMark;
+    writeChunkByChunk(tcp);
   }
 
   onceDrained(listener: () => void): void {
@@ -47,12 +64,19 @@ export class WebSocketSink implements Sink {
   }
 
   sentBytes(): number {
-    return (this.tcp as Socket).bytesWritten - this.tcp.writableLength;
+    return bytesTaken(this.tcp);
   }
 
   /** After a close frame nothing else may follow on the socket (RFC 6455 §5.5.1). */
   private send(frame: Buffer): void {
-    if (this.socket.readyState === OPEN) this.tcp.write(frame);
+    if (this.socket.readyState !== OPEN) return;
+    if (frame.length <= WRITE_SLICE_BYTES) {
+      this.tcp.write(frame);
+      return;
+    }
+    for (let offset = 0; offset < frame.length; offset += WRITE_SLICE_BYTES) {
+      this.tcp.write(frame.subarray(offset, offset + WRITE_SLICE_BYTES));
+    }
   }
 
   writeOne(message: StreamMessage): number {

@@ -52,17 +52,17 @@ export async function healthPage(): Promise<Page> {
       limits.append(
         h(
           'tr',
-          {},
+          { 'data-connections': 'websocket' },
           h('th', { scope: 'row' }, 'WebSocket'),
           h('td', { class: 'num' }, String(websocket.connections)),
           h('td', { class: 'num' }, String(websocket.max_connections)),
         ),
         h(
           'tr',
-          {},
+          { 'data-connections': 'sse' },
           h('th', { scope: 'row' }, 'SSE'),
           h('td', { class: 'num' }, String(streams.connections.sse)),
-          h('td', { class: 'num' }, ''),
+          h('td', { class: 'num' }, String(streams.connection_limits.sse)),
         ),
         h(
           'tr',

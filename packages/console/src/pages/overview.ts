@@ -1,13 +1,15 @@
 /**
  * The overview: a tile per dashboard definition with its live state (the first few stat and gauge values, when it
- * last updated, whether it is live), and the service's own tile (connections by transport, messages per second,
- * dashboard update interval, notification deliveries), from the status API every few seconds.
+ * last updated, whether it is live), and the service's own tile (streaming latency of the last minute, dashboard update
+ * interval, connections by transport, notification delivery rate, messages per second), from the status API every
+ * few seconds.
  */
 import type {
   DashboardData,
   DashboardList,
   DashboardUpdate,
   DashboardsStatus,
+  LatencyFigures,
   NotificationsStatus,
   PanelData,
   StreamsStatus,
@@ -65,9 +67,15 @@ function dashboardTile(item: DashboardList['dashboards'][number]): { element: HT
   };
 }
 
+function latencyText(figures: LatencyFigures): string {
+  return figures.samples === 0 ? 'no deliveries' : `p50 ${formatValue(figures.p50_ms, 'ms')} · p99 ${formatValue(figures.p99_ms, 'ms')}`;
+}
+
 function serviceTile(): { element: HTMLElement; dispose: () => void } {
   const values = h('dl', { class: 'tile-values' });
   const updated = h('p', { class: 'age' }, 'waiting for data');
+  // The delivery rate: notifications delivered between two readings of the counter.
+  let previous: { delivered: number; at: number } | undefined;
   const refresh = async (): Promise<void> => {
     try {
       const [streams, dashboards, notifications] = await Promise.all([
@@ -80,8 +88,16 @@ function serviceTile(): { element: HTMLElement; dispose: () => void } {
         .map((item) => item.last_update_interval_seconds)
         .filter((value): value is number => value !== null);
       const connections = streams.connections as Record<string, number>;
+      const now = Date.now();
+      const deliveryRate =
+        previous && now > previous.at ? (notifications.delivered - previous.delivered) / ((now - previous.at) / 1000) : null;
+      previous = { delivered: notifications.delivered, at: now };
       clear(values);
       values.append(
+        h('dt', {}, `Streaming latency, WebSocket (${streams.latency.window_seconds} s)`),
+        h('dd', { 'data-figure': 'latency-websocket' }, latencyText(streams.latency.websocket)),
+        h('dt', {}, `Streaming latency, SSE (${streams.latency.window_seconds} s)`),
+        h('dd', { 'data-figure': 'latency-sse' }, latencyText(streams.latency.sse)),
         h('dt', {}, 'Connections by transport'),
         h(
           'dd',
@@ -98,8 +114,12 @@ function serviceTile(): { element: HTMLElement; dispose: () => void } {
           { 'data-figure': 'dashboard-interval' },
           intervals.length ? formatValue((intervals.reduce((a, b) => a + b, 0) / intervals.length) * 1000, 'ms') : 'No data',
         ),
-        h('dt', {}, 'Notifications delivered / failed'),
-        h('dd', { 'data-figure': 'notifications' }, `${notifications.delivered} / ${notifications.failed}`),
+        h('dt', {}, 'Notification delivery rate'),
+        h(
+          'dd',
+          { 'data-figure': 'notifications' },
+          `${deliveryRate === null ? 'measuring' : `${formatValue(Math.max(0, deliveryRate), 'short')}/s`} · ${notifications.delivered} delivered, ${notifications.failed} failed`,
+        ),
       );
       updated.textContent = `updated ${new Date(streams.timestamp).toLocaleTimeString()}`;
     } catch (error) {
