@@ -18,6 +18,7 @@ const pages = [
   ['overview', '/'],
   ...dashboards.map((type) => [`dashboard-${type}`, `/console/dashboards/${type}`]),
   ['streams', '/console/streams?source=ws:metrics_updates'],
+  ['notifications', '/console/notifications'],
   ['health', '/console/health'],
 ];
 
@@ -27,8 +28,19 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
 });
 try {
-  // Let the demo fill the graphs for a while: 30 s of live data.
+  // Let the demo fill the graphs for a while: 30 s of live data; a few notifications for the feed, as an operator's
+  // test sends would make them (the demo's rules fire only when its figures cross their thresholds).
   await sleep(30_000);
+  for (const [priority, message] of [
+    ['info', 'Nightly index rebuild finished'],
+    ['warning', 'GPU memory above 85 % on gpu-node-03'],
+    ['critical', 'Error rate above 5 % for llama-3.1-70b-instruct'],
+  ])
+    await fetch(`${service.http}/notifications/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'operator.test', message, channel: 'websocket', priority }),
+    });
   for (const scheme of ['light', 'dark']) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: scheme });
     for (const [name, path] of pages) {
@@ -46,6 +58,19 @@ try {
   await phone.waitForSelector('.tile dd', { timeout: 10_000 });
   await sleep(2000);
   await phone.screenshot({ path: join(OUT, 'overview-phone.png'), fullPage: true });
+  // The sign-in page, as a service with API keys configured shows it (a key refused, as a wrong key leaves it).
+  const keyed = await startService({ DATA_STREAMING_API_KEYS: 'screenshot-reader-key-0123456789:read' });
+  try {
+    const signIn = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await signIn.goto(`${keyed.http}/`);
+    await signIn.waitForSelector('#sign-in', { timeout: 10_000 });
+    await signIn.keyboard.type('not-a-key-of-this-service');
+    await signIn.keyboard.press('Enter');
+    await signIn.waitForSelector('.send-result.bad', { timeout: 10_000 });
+    await signIn.screenshot({ path: join(OUT, 'sign-in-light.png'), fullPage: true });
+  } finally {
+    await keyed.stop();
+  }
   process.stdout.write(`screenshots written to ${OUT}\n`);
 } finally {
   await browser.close();

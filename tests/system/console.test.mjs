@@ -207,6 +207,52 @@ describe('the console', () => {
     await page.close();
   });
 
+  test('keyboard only: a skip link, the navigation, the focus on the new page, the stream controls', async () => {
+    const { page, errors } = await openPage('/');
+    await page.waitForSelector('.tile dd', { timeout: 5000 });
+    const focused = () =>
+      page.evaluate(() => {
+        const element = document.activeElement;
+        return {
+          tag: element?.tagName,
+          id: element?.id,
+          text: element?.textContent?.trim(),
+          outline: getComputedStyle(element).outlineStyle,
+        };
+      });
+    await page.keyboard.press('Tab');
+    assert.deepEqual(
+      await focused(),
+      { tag: 'A', id: '', text: 'Skip to content', outline: 'solid' },
+      'the first Tab reaches the skip link, outlined',
+    );
+    await page.keyboard.press('Enter');
+    assert.equal((await focused()).id, 'main', 'the skip link moves the focus to the content');
+    assert.equal(new URL(page.url()).pathname, '/', 'the skip link stays on the page');
+    // Shift+Tab back into the navigation, to its Streams link, and open it with Enter.
+    let steps = 0;
+    for (; steps < 20 && (await focused()).text !== 'Streams'; steps++) await page.keyboard.press('Shift+Tab');
+    assert.ok(steps < 20, 'the navigation links are reachable with the keyboard');
+    assert.equal((await focused()).outline, 'solid', 'a focused link is outlined');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.page.streams .badge.open', { timeout: 5000 });
+    assert.deepEqual(
+      { tag: (await focused()).tag, text: (await focused()).text },
+      { tag: 'H1', text: 'Streams' },
+      'after a navigation the focus is on the new page',
+    );
+    await page.keyboard.press('Tab');
+    assert.equal((await focused()).id, 'source', 'Tab goes on from the new page to its first control');
+    for (steps = 0; steps < 10 && (await focused()).id !== 'pause'; steps++) await page.keyboard.press('Tab');
+    assert.equal((await focused()).id, 'pause');
+    await page.keyboard.press('Space');
+    assert.equal(await page.getAttribute('#pause', 'aria-pressed'), 'true', 'Space pauses');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.getAttribute('#pause', 'aria-pressed'), 'false', 'Enter resumes');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the streams page reads SSE streams and high-frequency streams too', async () => {
     const { page, errors } = await openPage('/console/streams');
     for (const source of ['sse:real_time_metrics', 'hf:system_metrics']) {

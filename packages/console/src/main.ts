@@ -15,7 +15,9 @@ import { streamsPage } from './pages/streams';
 import { navigation, type Page } from './shell';
 
 let current: Page | undefined;
-const main = h('main', { id: 'main' });
+/** Whether a page has been shown: after the first, a navigation moves the keyboard focus to the new page. */
+let navigated = false;
+const main = h('main', { id: 'main', tabindex: '-1' });
 
 function notFound(path: string): Page {
   return {
@@ -73,15 +75,25 @@ async function render(): Promise<void> {
   nav?.replaceWith(navigation(path));
   clear(main);
   main.append(page.element);
-  main.querySelector<HTMLElement>('[autofocus]')?.focus();
+  // The focus goes where a keyboard user needs it: the page's own first field, else (after a navigation, whose link
+  // went away with the old navigation bar) the page's heading, so that Tab continues from the new page.
+  const focus = main.querySelector<HTMLElement>('[autofocus]') ?? (navigated ? main.querySelector<HTMLElement>('h1') : null);
+  if (focus?.tagName === 'H1') focus.tabIndex = -1;
+  focus?.focus();
+  navigated = true;
 }
 
-document.body.append(navigation(location.pathname), main);
+document.body.append(h('a', { href: '#main', class: 'skip-link' }, 'Skip to content'), navigation(location.pathname), main);
 document.addEventListener('click', (event) => {
   const link = (event.target as Element | null)?.closest('a');
   if (!link || link.origin !== location.origin || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey) return;
   if (!(link.pathname === '/' || link.pathname.startsWith('/console'))) return;
   event.preventDefault();
+  if (link.classList.contains('skip-link')) {
+    // Focus the content in place: following the fragment would change the URL and fire popstate, which re-renders.
+    main.focus();
+    return;
+  }
   history.pushState(null, '', link.pathname + link.search);
   void render();
 });
