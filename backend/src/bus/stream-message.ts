@@ -5,6 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import { textFrameOf } from '../streams/websocket/frame';
 import { formatPosition, type WireEvent } from '@data-streaming/protocol';
+import { fromPool, type Allocate } from '../common/allocate';
+import { historyAllocator } from './history-slabs';
 
 export interface PublishInput {
   type: string;
@@ -19,14 +21,14 @@ export type { WireEvent };
 
 export class StreamMessage {
   readonly id: string;
-  /** JSON text of the WireEvent. */
-  readonly payload: string;
+  /** JSON text of the WireEvent until release(); then its bytes in the WebSocket frame hold it (see payload). */
+  private text: string | undefined;
   /** performance.now() when the service accepted the event: the start of the latency measurement. */
   readonly acceptedAt: number;
   /** Wall-clock time (ms since the epoch) when the service accepted the event: what history retention and the metric store go by. */
   readonly at: number;
   private parsed?: Readonly<WireEvent>;
-  /** After release(), the event is parsed from the text when asked, and not kept. */
+  /** After release(), the event is parsed from the bytes when asked, and not kept. */
   private released = false;
   private wsFrame?: Buffer;
   private sseChunkBytes?: Buffer;
@@ -48,7 +50,7 @@ export class StreamMessage {
     this.id = formatPosition(epoch, offset);
     this.parsed = event;
     // One of the two is given: the event (built here) or its JSON text (from another instance, via Redis).
-    this.payload = payload ?? JSON.stringify(event);
+    this.text = payload ?? JSON.stringify(event);
     this.acceptedAt = acceptedAt ?? performance.now();
     this.at = at ?? Date.now();
   }
@@ -66,6 +68,11 @@ export class StreamMessage {
     return new StreamMessage(channel, epoch, offset, event, undefined, acceptedAt);
   }
 
+  /** JSON text of the WireEvent (after release(), decoded from the frame's bytes each time it is asked for). */
+  get payload(): string {
+    return this.text ?? this.websocketBytes.toString('utf8');
+  }
+
   /** The event as an object; parsed on first use when the message arrived as text. */
   get event(): Readonly<WireEvent> {
     if (this.parsed) return this.parsed;
@@ -75,11 +82,16 @@ export class StreamMessage {
   }
 
   /**
-   * Lets go of the event object once the listeners have read it: a message kept in history then holds its JSON text
-   * (and the transports' bytes), not a second copy of the data as objects, nor the objects the data shares with others.
+   * Lets go of the event object and the JSON text once the listeners have read them: a message kept in history then
+   * holds its bytes only (its WebSocket frame, the JSON a view into it, and whatever other encodings the transports
+   * made), in its channel's slabs outside the JavaScript heap. Not a second copy of the data as objects, nor the
+   * objects the data shares with others, nor the text beside the same bytes.
    */
   release(): this {
+    this.wsFrame ??= textFrameOf(this.payload, this.allocate);
+    this.byteCount ??= this.websocketBytes.length;
     this.parsed = undefined;
+    this.text = undefined;
     this.released = true;
     return this;
   }
@@ -96,7 +108,7 @@ export class StreamMessage {
 
   /** The complete WebSocket frame of the payload, for sockets without extensions. */
   get websocketFrame(): Buffer {
-    return (this.wsFrame ??= textFrameOf(this.payload));
+    return (this.wsFrame ??= textFrameOf(this.payload, this.allocate));
   }
 
   /** The bytes of one complete SSE event (a view into sseChunk). */
@@ -108,17 +120,28 @@ export class StreamMessage {
   /** The SSE event as one HTTP/1.1 chunk (size line, event, CRLF), for responses written straight to the socket. */
   get sseChunk(): Buffer {
     if (!this.sseChunkBytes) {
-      const text = `id: ${this.id}\ndata: ${this.payload}\n\n`;
-      const length = Buffer.byteLength(text);
+      // The event's JSON bytes copied from the frame (JSON text has no line break, so it is one data line).
+      const json = this.websocketBytes;
+      const head = `id: ${this.id}\ndata: `;
+      const length = head.length + json.length + 2;
       const sizeLine = `${length.toString(16)}\r\n`;
-      const chunk = Buffer.allocUnsafe(sizeLine.length + length + 2);
-      chunk.write(sizeLine, 0, 'latin1');
-      chunk.write(text, sizeLine.length, 'utf8');
-      chunk.write('\r\n', sizeLine.length + length, 'latin1');
+      const chunk = this.allocate(sizeLine.length + length + 2);
+      let at = chunk.write(sizeLine, 0, 'latin1');
+      at += chunk.write(head, at, 'latin1');
+      at += json.copy(chunk, at);
+      chunk.write('\n\n\r\n', at, 'latin1');
       this.sseStart = sizeLine.length;
       this.sseChunkBytes = chunk;
     }
     return this.sseChunkBytes;
+  }
+
+  /**
+   * Memory for bytes kept with this message (its encodings): from its channel's slabs, so that they leave with the
+   * channel's history instead of pinning shared pool memory (bus/history-slabs.ts).
+   */
+  get allocate(): Allocate {
+    return historyAllocator(this.channel);
   }
 
   /** An encoding of the message by `name`, made by `make` the first time it is asked for. */
@@ -138,6 +161,11 @@ export class StreamMessage {
 }
 
 /** One chunk of HTTP/1.1 chunked transfer coding (RFC 9112 §7.1) around `data`. */
-export function httpChunk(data: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]);
+export function httpChunk(data: Buffer, allocate: Allocate = fromPool): Buffer {
+  const sizeLine = `${data.length.toString(16)}\r\n`;
+  const chunk = allocate(sizeLine.length + data.length + 2);
+  chunk.write(sizeLine, 0, 'latin1');
+  data.copy(chunk, sizeLine.length);
+  chunk.write('\r\n', sizeLine.length + data.length, 'latin1');
+  return chunk;
 }

@@ -13,6 +13,7 @@
  */
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { httpChunk, type StreamMessage } from '../bus/stream-message';
+import { fromPool, type Allocate } from '../common/allocate';
 import { textFrame } from './websocket/frame';
 
 export interface CompressionSettings {
@@ -45,9 +46,9 @@ export function deflateSegment(data: Buffer, level: number, windowBits = 15): Bu
 }
 
 /** A WebSocket text frame of `payload` compressed with permessage-deflate, no context takeover. */
-export function deflatedTextFrame(payload: Buffer, level: number, windowBits: WindowBits): Buffer {
+export function deflatedTextFrame(payload: Buffer, level: number, windowBits: WindowBits, allocate: Allocate = fromPool): Buffer {
   const segment = deflateSegment(payload, level, windowBits);
-  return textFrame(segment.subarray(0, segment.length - 4), true);
+  return textFrame(segment.subarray(0, segment.length - 4), true, allocate);
 }
 
 // CRC-32 combination (zlib's crc32_combine, in the form of zlib 1.2.12): the CRC of A followed by B from the CRCs of
@@ -160,7 +161,7 @@ export class Compressor {
   websocketFrame(message: StreamMessage, windowBits: WindowBits): Buffer {
     if (windowBits === 0 || message.byteLength < this.settings.threshold) return message.websocketFrame;
     return message.encoding(`ws-deflate-${windowBits}`, () =>
-      deflatedTextFrame(message.websocketBytes, this.settings.level, windowBits),
+      deflatedTextFrame(message.websocketBytes, this.settings.level, windowBits, message.allocate),
     ) as Buffer;
   }
 
@@ -178,7 +179,7 @@ export class Compressor {
   ssePiece(message: StreamMessage): GzipPiece {
     return message.encoding('sse-gzip', () => {
       const piece = this.pieceOf(message.sseEventBytes);
-      const chunk = httpChunk(piece.segment);
+      const chunk = httpChunk(piece.segment, message.allocate);
       const start = chunk.indexOf(0x0a) + 1;
       return { ...piece, chunk, segment: chunk.subarray(start, chunk.length - 2) };
     }) as GzipPiece;

@@ -2,10 +2,12 @@
  * Server-to-client WebSocket text frames (RFC 6455 §5.2: FIN, opcode 1, no mask; RSV1 for a compressed payload), built once per message or batch so
  * the same bytes go to every subscriber's socket without per-socket framing.
  */
-export function textFrame(payload: Buffer, compressed = false): Buffer {
+import { fromPool, type Allocate } from '../../common/allocate';
+
+export function textFrame(payload: Buffer, compressed = false, allocate: Allocate = fromPool): Buffer {
   const length = payload.length;
   const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(header + length);
+  const frame = allocate(header + length);
   writeHeader(frame, length, compressed);
   payload.copy(frame, header);
   return frame;
@@ -27,10 +29,10 @@ function writeHeader(frame: Buffer, length: number, compressed: boolean): void {
 }
 
 /** The text frame of a string, encoded straight into the frame (one allocation, no intermediate copy). */
-export function textFrameOf(text: string): Buffer {
+export function textFrameOf(text: string, allocate: Allocate = fromPool): Buffer {
   const length = Buffer.byteLength(text);
   const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(header + length);
+  const frame = allocate(header + length);
   writeHeader(frame, length, false);
   frame.write(text, header, 'utf8');
   return frame;

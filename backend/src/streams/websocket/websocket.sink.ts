@@ -16,6 +16,8 @@ import type { ControlMessage, Sink } from '../fanout/sink';
 import { SLOW_CONSUMER_CLOSE_GRACE_MS } from './close-codes';
 
 const OPEN = 1;
+const COMMA = Buffer.from(',');
+const BATCH_END = Buffer.from(']}');
 
 /**
  * The most bytes handed to the kernel in one write. Behind a busy socket Node joins everything buffered into one
@@ -35,7 +37,7 @@ const writeChunkByChunk = (tcp: Duplex): void => {
 
 export class WebSocketSink implements Sink {
   readonly transport = 'websocket' as const;
-  private readonly batchPrefix: string;
+  private readonly batchPrefix: Buffer;
   readonly busyAbove: number;
 
   /** `windowBits`: the negotiated permessage-deflate window, 0 when frames go uncompressed. */
@@ -46,7 +48,7 @@ export class WebSocketSink implements Sink {
     private readonly compressor: Compressor,
     private readonly windowBits: WindowBits,
   ) {
-    this.batchPrefix = `{"kind":"batch","channel":${JSON.stringify(channel)},"events":[`;
+    this.batchPrefix = Buffer.from(`{"kind":"batch","channel":${JSON.stringify(channel)},"events":[`);
     this.busyAbove = tcp.writableHighWaterMark;
     writeChunkByChunk(tcp);
   }
@@ -90,12 +92,14 @@ export class WebSocketSink implements Sink {
   }
 
   writeBatch(messages: readonly StreamMessage[]): number {
-    let text = this.batchPrefix;
+    // The events' JSON bytes as they are kept (views into their frames), joined once into the batch.
+    const parts: Buffer[] = [this.batchPrefix];
     for (let index = 0; index < messages.length; index++) {
-      text += (index === 0 ? '' : ',') + (messages[index] as StreamMessage).payload;
+      if (index > 0) parts.push(COMMA);
+      parts.push((messages[index] as StreamMessage).websocketBytes);
     }
-    text += ']}';
-    const bytes = Buffer.from(text);
+    parts.push(BATCH_END);
+    const bytes = Buffer.concat(parts);
     this.send(this.compressor.frameOf(bytes, this.windowBits));
     return bytes.length;
   }
