@@ -17,3 +17,7 @@ global.MessageChannel = TimerMessageChannel;
 HTMLCanvasElement.prototype.getContext = function getContext() {
   return { font: '', measureText: (text) => ({ width: String(text).length * 7 }) };
 };
+
+// Grafana always has a TemplateSrv; tests run as on a dashboard without variables unless they declare some. (A
+// require, not an import: imports are hoisted above the MessageChannel that @grafana/runtime needs when it loads.)
+require('./src/test-support/template-srv').useVariables([]);

@@ -35,8 +35,11 @@ describe('Grafana provisioning', () => {
       expect(source).toMatchObject({
         name: expect.any(String),
         access: 'proxy',
-        url: expect.stringMatching(/^\$\{[A-Z_]+:-http:\/\/127\.0\.0\.1:\d+\}$/),
+        // Grafana expands provisioning values with Go's os.ExpandEnv: ${NAME}, never a shell default ${NAME:-x}.
+        url: expect.stringMatching(/^\$\{[A-Z_]+\}$/),
       });
+    // The plugin's proxy route reads the service's URL from jsonData.url (plugin.json), not the top-level url.
+    expect(datasources[0].jsonData.url).toBe(datasources[0].url);
     expect(datasources[0].secureJsonData.apiKey).toBe('${DATA_STREAMING_API_KEY}');
     const provider = (load(readFileSync(join(GRAFANA, 'dashboards/dashboards.yml'), 'utf8')) as any).providers[0];
     expect(provider).toMatchObject({ type: 'file', options: { path: expect.stringContaining('/dashboards') } });
@@ -62,7 +65,15 @@ describe('Grafana provisioning', () => {
         expect(uids.get(panel.datasource.uid)).toBe(panel.datasource.type);
         for (const target of panel.targets) {
           expect(uids.get(target.datasource.uid)).toBe(target.datasource.type);
-          if (target.queryType === 'stream') expect(config.websocket.channels).toContain(target.channel);
+          // A channel is one of the service's, or a variable of the dashboard that lists them (channels()).
+          if (target.queryType === 'stream' && String(target.channel).startsWith('$')) {
+            const variable = dashboard.templating.list.find((candidate: any) => `$${candidate.name}` === target.channel);
+            expect(variable).toMatchObject({ type: 'query', query: 'channels()', datasource: target.datasource });
+          } else if (target.queryType === 'stream') expect(config.websocket.channels).toContain(target.channel);
+          // Every variable a target names is one of its dashboard's.
+          for (const name of JSON.stringify(target).match(/\$\{?(\w+)/g) ?? []) {
+            expect(dashboard.templating?.list?.map((candidate: any) => candidate.name)).toContain(name.replace(/^\$\{?/, ''));
+          }
           if (target.queryType === 'dashboard') expect(panelsOf.get(target.dashboard)?.has(target.panel)).toBe(true);
           if (target.datasource.type === 'prometheus')
             expect(target.expr).toMatch(

@@ -1,57 +1,51 @@
 /**
  * The data source: live channels of data-streaming-api as streaming frames, panels of its dashboards, template
- * variables, and a connection test. Every Observable returns a teardown that leaves the shared socket (closed when
- * its last panel goes) and clears its timers.
+ * variables, and a connection test. A panel opens with its time range from the service's history and then follows
+ * live; its stream is shared with every panel of the same query and kept for `keepStreamsSeconds` after the last one
+ * leaves, so a refresh, a time range change or an edit that keeps the stream continues the rows it had. A range that
+ * ends in the past is answered from history alone. Every Observable returns a teardown that releases its stream and
+ * clears its timers.
  */
 import {
   CoreApp,
-  DataFrame,
   DataQueryRequest,
   DataQueryResponse,
   DataSourceApi,
   DataSourceInstanceSettings,
-  FieldType,
   LoadingState,
   MetricFindValue,
   TestDataSourceResponse,
-  createDataFrame,
+  type QueryResultMetaNotice,
+  type ScopedVars,
 } from '@grafana/data';
 import { Observable, merge } from 'rxjs';
-import { createClient, type Client, type Gap, type SocketFactory, type SocketLike } from '@data-streaming/client';
-import { LiveFrame, eventRows } from './live/frames';
+import { createClient, type Client, type SocketFactory, type SocketLike } from '@data-streaming/client';
+import { ChannelStream, historyRows, type ChannelQuery, type StreamContext } from './live/channel-stream';
+import { DashboardStream, type DashboardQuery } from './live/dashboard-stream';
+import { LiveFrame, eventRows, readPath } from './live/frames';
 import { HttpClient, grafanaHttp } from './live/http';
-import { DEFAULT_QUERY, DataStreamingOptions, DataStreamingQuery, WireEvent } from './types';
-
-/** What a panel says when the service could not fill a gap in its data. */
-function gapNotice(gap: Gap): string {
-  const why = gap.reason === 'epoch_changed' ? 'the service restarted' : 'the gap was longer than its history';
-  return `Events may be missing: ${why} (resumed at ${gap.welcome?.last_id ?? 'the newest event'}).`;
-}
+import { SharedStreams } from './live/shared-streams';
+import { interpolate, interpolateText } from './live/variables';
+import type { HistoryPage } from '@data-streaming/protocol';
+import { DEFAULT_QUERY, DashboardData, DataStreamingOptions, DataStreamingQuery, WireEvent } from './types';
 
 const DEFAULT_CAPACITY = 1000;
 const MAX_CAPACITY = 100_000;
 const EMIT_EVERY_MS = 100;
-
-export interface PanelValue {
-  kind: 'scalar' | 'series';
-  value?: number | null;
-  label?: string;
-  series?: Array<{ label: string; value: number | null }>;
-}
-
-interface DashboardPanel {
-  panel_id: string;
-  title: string;
-  unit: string | null;
-  value: PanelValue | null;
-  updated_at: string | null;
-}
-
-interface DashboardData {
-  dashboard: string;
-  cursor: string;
-  panels: DashboardPanel[];
-}
+/** How often a panel's freshness notice is brought up to date while nothing new arrives. */
+const FRESHNESS_EVERY_MS = 5000;
+/**
+ * How long a new stream's panel waits for the history of its range before showing what it has: its first frame
+ * holds the whole range, unless the service takes longer than this to answer (it is down, say).
+ */
+const REPLAY_WAIT_MS = 5000;
+const DEFAULT_KEEP_SECONDS = 30;
+const MIN_KEEP_SECONDS = 5;
+const DEFAULT_STALE_SECONDS = 60;
+/** Without Grafana's raw range (a caller that gives only times), a range ending this close to now is live. */
+const LIVE_SLACK_MS = 5000;
+/** Without a time range (a query run outside a dashboard), a stream opens this far back. */
+const DEFAULT_LOOKBACK_MS = 15 * 60_000;
 
 export interface DataSourceDependencies {
   createSocket?: SocketFactory;
@@ -60,9 +54,33 @@ export interface DataSourceDependencies {
   origin?: string;
 }
 
+type Range = Pick<DataQueryRequest, 'range'>['range'] | undefined;
+
+/**
+ * The range in ms, and whether it is live: it ends at `now` (Grafana's raw `to` is the text `now`; `now-5m` or an
+ * absolute time is a range of the past). Without a raw range, one that ends within LIVE_SLACK_MS of now is live.
+ */
+function rangeOf(range: Range): { from: number; to: number; live: boolean } {
+  const now = Date.now();
+  const from = range?.from?.valueOf();
+  const to = range?.to?.valueOf();
+  const rawTo = range?.raw?.to;
+  const endsNow =
+    rawTo === undefined
+      ? !Number.isFinite(to) || (to as number) >= now - LIVE_SLACK_MS
+      : typeof rawTo === 'string' && rawTo.trim() === 'now';
+  return {
+    from: Number.isFinite(from) ? (from as number) : now - DEFAULT_LOOKBACK_MS,
+    to: Number.isFinite(to) ? (to as number) : now,
+    live: range === undefined || endsNow,
+  };
+}
+
 export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingOptions> {
-  /** The live connections: one socket per channel, shared by every panel of this data source. */
+  /** The live connections: one socket per channel and start, shared by every panel of this data source. */
   readonly live: Client;
+  /** The panels' streams, shared and kept after their last panel leaves. */
+  readonly streams: SharedStreams;
   private readonly http: HttpClient;
   private readonly httpBase: string;
   private readonly token: string | undefined;
@@ -90,6 +108,8 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
       createSocket:
         dependencies.createSocket ?? ((url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike),
     });
+    const keepSeconds = Math.max(MIN_KEEP_SECONDS, jsonData.keepStreamsSeconds ?? DEFAULT_KEEP_SECONDS);
+    this.streams = new SharedStreams(keepSeconds * 1000);
   }
 
   getDefaultQuery(_app: CoreApp): Partial<DataStreamingQuery> {
@@ -100,12 +120,24 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
     return query.queryType === 'dashboard' ? Boolean(query.dashboard && query.panel) : Boolean(query.channel);
   }
 
+  private get context(): StreamContext {
+    return {
+      client: this.live,
+      http: this.http,
+      base: this.httpBase,
+      headers: this.token ? { Authorization: `Bearer ${this.token}` } : {},
+    };
+  }
+
   private get<T>(path: string) {
-    return this.http.get<T>(`${this.httpBase}${path}`, this.token ? { Authorization: `Bearer ${this.token}` } : {});
+    return this.http.get<T>(`${this.httpBase}${path}`, this.context.headers);
   }
 
   query(request: DataQueryRequest<DataStreamingQuery>): Observable<DataQueryResponse> {
-    const targets = request.targets.filter((target) => !target.hide && this.filterQuery(target));
+    const targets = request.targets
+      .filter((target) => !target.hide && this.filterQuery(target))
+      .flatMap((target) => interpolate(target, request.scopedVars))
+      .filter((target) => this.filterQuery(target));
     if (targets.length === 0) {
       return new Observable((subscriber) => {
         subscriber.next({ data: [], state: LoadingState.Done });
@@ -114,119 +146,223 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
     }
     return merge(
       ...targets.map((target) =>
-        target.queryType === 'dashboard' ? this.dashboardPanel(target, request) : this.stream(target, request)
+        target.queryType === 'dashboard'
+          ? this.dashboardPanel(target as DashboardQuery, request)
+          : this.stream(target as ChannelQuery, request)
       )
     );
   }
 
-  /** A live channel as a bounded streaming frame. */
-  stream(target: DataStreamingQuery, request: Pick<DataQueryRequest, 'maxDataPoints'>): Observable<DataQueryResponse> {
-    const capacity = Math.min(
-      MAX_CAPACITY,
-      Math.max(1, target.bufferSize ?? request.maxDataPoints ?? DEFAULT_CAPACITY)
-    );
+  private capacity(target: DataStreamingQuery, request: Pick<DataQueryRequest, 'maxDataPoints'>): number {
+    return Math.min(MAX_CAPACITY, Math.max(1, target.bufferSize ?? request.maxDataPoints ?? DEFAULT_CAPACITY));
+  }
+
+  /**
+   * A live channel as a bounded streaming frame, from the start of the panel's range. A range that ended in the past
+   * is one frame of history.
+   */
+  stream(
+    target: ChannelQuery,
+    request: Pick<DataQueryRequest, 'maxDataPoints'> & Partial<Pick<DataQueryRequest, 'range'>>
+  ): Observable<DataQueryResponse> {
+    const capacity = this.capacity(target, request);
     const key = `${this.uid}/${target.refId}/${target.channel}`;
-    return new Observable<DataQueryResponse>((subscriber) => {
-      const live = new LiveFrame(target.refId, capacity, target.windowSeconds);
-      const notices: string[] = [];
-      const emit = throttle(() => {
-        live.frame.meta = {
-          ...live.frame.meta,
-          notices: notices.map((text) => ({ severity: 'warning' as const, text })),
-          custom: { ...subscription.stats(), channel: target.channel },
+    const range = rangeOf(request.range);
+    if (!range.live) {
+      return this.pastStream(target, capacity, range, key);
+    }
+    const identity = JSON.stringify([
+      'stream',
+      target.channel,
+      target.eventType ?? '',
+      target.fields ?? [],
+      target.filters ?? [],
+      target.groupBy ?? '',
+      target.alias ?? '',
+      capacity,
+      target.windowSeconds ?? 0,
+    ]);
+    const staleAfterMs = (target.staleAfterSeconds ?? DEFAULT_STALE_SECONDS) * 1000;
+    return this.shared(
+      identity,
+      () => new ChannelStream(this.context, target, capacity, range.from),
+      (stream) => {
+        stream.extendTo(range.from);
+      },
+      (stream) => {
+        if (stream.error) {
+          return { data: [], key, state: LoadingState.Error, errors: [{ message: stream.error }] };
+        }
+        const frame = stream.live.frame;
+        frame.meta = {
+          ...frame.meta,
+          notices: stream.panelNotices(staleAfterMs),
+          custom: { ...stream.stats(), ...stream.freshness.custom(), channel: target.channel },
         };
-        subscriber.next({ data: [live.frame], key, state: LoadingState.Streaming });
-      });
-      const subscription = this.live.subscribe(target.channel ?? '', {
-        onEvents: (events) => {
-          const rows = eventRows(events, target);
-          if (rows.length > 0) {
-            live.append(rows);
-            emit.request();
+        return { data: [frame], key, state: LoadingState.Streaming };
+      }
+    );
+  }
+
+  /** A range that ended: the newest events of it (up to the panel's capacity) from history, once. */
+  private pastStream(
+    target: ChannelQuery,
+    capacity: number,
+    range: { from: number; to: number },
+    key: string
+  ): Observable<DataQueryResponse> {
+    return new Observable<DataQueryResponse>((subscriber) => {
+      let closed = false;
+      historyRows(this.context, target, range.from, range.to, capacity)
+        .then(({ rows, reachedFrom }) => {
+          if (closed) {
+            return;
           }
-        },
-        onGap: (gap) => {
-          notices.push(gapNotice(gap));
-          emit.request();
-        },
-        onError: (error) => {
-          notices.push(`${target.channel}: ${error.message}`);
-          emit.request();
-        },
-      });
+          const frame = new LiveFrame(target.refId, capacity, target.windowSeconds);
+          frame.append(rows);
+          const notices: QueryResultMetaNotice[] =
+            reachedFrom !== undefined && reachedFrom > range.from
+              ? [
+                  {
+                    severity: 'info',
+                    text: `History of ${target.channel} reaches back to ${new Date(reachedFrom).toISOString()} only, after the start of the time range.`,
+                  },
+                ]
+              : [];
+          frame.frame.meta = { ...frame.frame.meta, notices, custom: { channel: target.channel } };
+          subscriber.next({ data: [frame.frame], key, state: LoadingState.Done });
+          subscriber.complete();
+        })
+        .catch((error: Error) => {
+          if (!closed) {
+            subscriber.next({ data: [], key, state: LoadingState.Error, errors: [{ message: error.message }] });
+            subscriber.complete();
+          }
+        });
       return () => {
-        emit.cancel();
-        subscription.unsubscribe();
+        closed = true;
       };
     });
   }
 
   /**
-   * A panel of a service dashboard: its current data (GET /dashboards/{type}/data), then its updates from the
-   * dashboard's live channel. Numbers accumulate as a time series; grouped values are a table of the latest.
+   * A panel of a service dashboard: its updates from the start of the panel's range, then live, with its current
+   * value; a time series of its values, or its latest value as a table (`format`).
    */
   dashboardPanel(
-    target: DataStreamingQuery,
-    request: Pick<DataQueryRequest, 'maxDataPoints'>
+    target: DashboardQuery,
+    request: Pick<DataQueryRequest, 'maxDataPoints'> & Partial<Pick<DataQueryRequest, 'range'>>
   ): Observable<DataQueryResponse> {
-    const dashboard = target.dashboard ?? '';
-    const key = `${this.uid}/${target.refId}/dashboard/${dashboard}/${target.panel}`;
-    return new Observable<DataQueryResponse>((subscriber) => {
-      const history = new LiveFrame(
-        target.refId,
-        Math.min(MAX_CAPACITY, target.bufferSize ?? request.maxDataPoints ?? DEFAULT_CAPACITY),
-        target.windowSeconds
-      );
-      let closed = false;
-      const show = (panel: DashboardPanel | undefined) => {
-        if (closed || !panel?.value) {
-          return;
+    const capacity = this.capacity(target, request);
+    const key = `${this.uid}/${target.refId}/dashboard/${target.dashboard}/${target.panel}`;
+    this.intervalsLearnt ??= this.learnIntervals().catch(() => undefined);
+    const range = rangeOf(request.range);
+    const identity = JSON.stringify([
+      'dashboard',
+      target.dashboard,
+      target.panel,
+      target.format ?? 'time_series',
+      target.filters ?? [],
+      target.alias ?? '',
+      capacity,
+      target.windowSeconds ?? 0,
+    ]);
+    return this.shared(
+      identity,
+      () => new DashboardStream(this.context, target, capacity, range.from),
+      () => undefined,
+      (stream) => {
+        if (stream.error) {
+          return { data: [], key, state: LoadingState.Error, errors: [{ message: stream.error }] };
         }
-        subscriber.next({ data: [panelFrame(target, panel, history)], key, state: LoadingState.Streaming });
-      };
-      const pick = (data: unknown) =>
-        ((data as DashboardData | undefined)?.panels ?? []).find((panel) => panel.panel_id === target.panel);
-      this.get<DashboardData>(`/dashboards/${encodeURIComponent(dashboard)}/data`)
-        .then((response) => {
-          if (response.status !== 200) {
-            throw new Error(describeError(response.status, response.data, `dashboard ${dashboard}`));
-          }
-          show(pick(response.data));
-        })
-        .catch((error: Error) => {
-          if (!closed) {
-            subscriber.next({ data: [], key, state: LoadingState.Error, errors: [{ message: error.message }] });
-          }
-        });
-      const subscription = this.live.subscribe(`dashboards/${dashboard}`, {
-        onSnapshot: (data) => show(pick(data)),
-        onEvents: (events: WireEvent[]) => {
-          for (const event of events) {
-            show(pick(event.data));
-          }
-        },
+        const frame = stream.frame();
+        if (!frame) {
+          return undefined;
+        }
+        const interval = this.dashboardIntervals.get(target.dashboard) ?? 5;
+        const staleAfterMs = (target.staleAfterSeconds ?? Math.max(15, 3 * interval)) * 1000;
+        frame.meta = {
+          ...frame.meta,
+          notices: stream.panelNotices(staleAfterMs),
+          custom: { ...stream.stats(), ...stream.freshness.custom(), dashboard: target.dashboard, panel: target.panel },
+        };
+        return { data: [frame], key, state: LoadingState.Streaming };
+      }
+    );
+  }
+
+  /** The update interval of each service dashboard (seconds), learnt from GET /dashboards. */
+  private readonly dashboardIntervals = new Map<string, number>();
+  private intervalsLearnt: Promise<void> | undefined;
+
+  /**
+   * An Observable of a shared stream: attached (made by `create` if it is not there, `reuse`d when it is), its
+   * response emitted at once (the rows it has: nothing blanks) or, for a new stream, once the history of its range
+   * has arrived (REPLAY_WAIT_MS at most), then on every change at most every EMIT_EVERY_MS,
+   * and every FRESHNESS_EVERY_MS so that its age stays true; released on unsubscribe.
+   */
+  private shared<S extends ChannelStream | DashboardStream>(
+    identity: string,
+    create: () => S,
+    reuse: (stream: S) => void,
+    respond: (stream: S) => DataQueryResponse | undefined
+  ): Observable<DataQueryResponse> {
+    return new Observable<DataQueryResponse>((subscriber) => {
+      let stream: S | undefined;
+      const emit = throttle(() => {
+        const ready =
+          stream && (stream.replayed || stream.error !== undefined || Date.now() - stream.openedAt >= REPLAY_WAIT_MS);
+        const response = ready ? respond(stream as S) : undefined;
+        if (response) {
+          subscriber.next(response);
+        }
+        return response !== undefined;
       });
+      const attached = this.streams.attach(identity, create, () => emit.request());
+      stream = attached.stream;
+      if (attached.reused) {
+        reuse(stream);
+      }
+      emit.request();
+      const waited = Date.now() - stream.openedAt;
+      const patience = stream.replayed
+        ? undefined
+        : setTimeout(() => emit.request(), Math.max(0, REPLAY_WAIT_MS - waited));
+      const freshness = setInterval(() => emit.request(), FRESHNESS_EVERY_MS);
       return () => {
-        closed = true;
-        subscription.unsubscribe();
+        clearTimeout(patience);
+        clearInterval(freshness);
+        emit.cancel();
+        attached.release();
       };
     });
   }
 
-  /** Template variables: `channels()`, `fields(<channel>)`, `dashboards()`, `panels(<dashboard>)`. */
-  async metricFindQuery(query: string): Promise<MetricFindValue[]> {
-    const match = /^\s*(channels|fields|dashboards|panels)\s*\(\s*([a-z0-9_]*)\s*\)\s*$/.exec(query ?? '');
-    if (!match) {
-      throw new Error('Use channels(), fields(<channel>), dashboards() or panels(<dashboard>)');
+  /**
+   * Template variables: `channels()`, `fields(<channel>)`, `values(<channel>, <field>[, <event type>])` (the values
+   * of a field of `data`, or of `key` or `type`, in the channel's recent events, of one type or all),
+   * `dashboards()`, `panels(<dashboard>)`; variables in the query are replaced first (a chained variable:
+   * `values($channel, model)`).
+   */
+  async metricFindQuery(query: string, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
+    const text = interpolateText(query ?? '', options?.scopedVars);
+    const match =
+      /^\s*(channels|fields|values|dashboards|panels)\s*\(\s*([a-z0-9_/]*)\s*(?:,\s*([A-Za-z0-9_.]+)\s*)?(?:,\s*([A-Za-z0-9_.:-]+)\s*)?\)\s*$/.exec(
+        text
+      );
+    if (!match || (match[1] === 'values') !== (match[3] !== undefined) || (match[1] !== 'values' && match[4])) {
+      throw new Error(
+        'Use channels(), fields(<channel>), values(<channel>, <field>[, <event type>]), dashboards() or panels(<dashboard>)'
+      );
     }
-    const [, kind, argument] = match;
+    const [, kind, argument, field, eventType] = match;
     switch (kind) {
-      case 'channels': {
-        const response = await this.get<{ streams: string[] }>('/streams');
-        return (response.data?.streams ?? []).map((text) => ({ text }));
-      }
+      case 'channels':
+        return (await this.channels()).map((text) => ({ text }));
       case 'fields':
         return (await this.fields(argument)).map((text) => ({ text }));
+      case 'values':
+        return (await this.values(argument, field as string, eventType)).map((text) => ({ text }));
       case 'dashboards': {
         const response = await this.get<{ dashboards: Array<{ dashboard: string; title: string }> }>('/dashboards');
         return (response.data?.dashboards ?? []).map((item) => ({ text: item.title, value: item.dashboard }));
@@ -238,14 +374,33 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
     }
   }
 
+  /** The channel's newest events (up to 1,000, from its history), for the editor's and the variables' choices. */
+  private async recent(channel: string): Promise<WireEvent[]> {
+    const response = await this.get<HistoryPage>(
+      `/streams/${encodeURIComponent(channel)}/history?order=desc&limit=1000`
+    );
+    return response.status === 200 ? response.data.events : [];
+  }
+
+  /** The values a field (a path into `data`, or `key` or `type`) takes in the channel's newest events, sorted. */
+  async values(channel: string, field: string, eventType?: string): Promise<string[]> {
+    const values = new Set<string>();
+    for (const event of await this.recent(channel)) {
+      if (eventType && event.type !== eventType) {
+        continue;
+      }
+      const value = field === 'key' ? event.key : field === 'type' ? event.type : readPath(event.data, field);
+      if (typeof value === 'string' || typeof value === 'number') {
+        values.add(String(value));
+      }
+    }
+    return [...values].sort();
+  }
+
   /** The field paths seen in a channel's newest events (numbers and strings of `data`). */
   async fields(channel: string, eventType?: string): Promise<string[]> {
-    const response = await this.get<{ events: WireEvent[] }>(`/streams/${encodeURIComponent(channel)}/recent?limit=50`);
-    if (response.status !== 200) {
-      return [];
-    }
     const names = new Set<string>();
-    for (const row of eventRows(response.data.events, { refId: 'fields', eventType })) {
+    for (const row of eventRows(await this.recent(channel), { refId: 'fields', eventType })) {
       row.values.forEach((_value, name) => names.add(name));
     }
     return [...names].sort();
@@ -255,6 +410,16 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
   async channels(): Promise<string[]> {
     const response = await this.get<{ streams: string[] }>('/streams');
     return response.status === 200 ? response.data.streams : [];
+  }
+
+  /** Learns each dashboard's update interval (for its panels' staleness). */
+  private async learnIntervals(): Promise<void> {
+    const response = await this.get<{ dashboards: Array<{ dashboard: string; update_frequency: number }> }>(
+      '/dashboards'
+    );
+    for (const item of response.status === 200 ? response.data.dashboards : []) {
+      this.dashboardIntervals.set(item.dashboard, item.update_frequency);
+    }
   }
 
   async testDatasource(): Promise<TestDataSourceResponse> {
@@ -303,52 +468,18 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
   }
 }
 
-function describeError(status: number, data: unknown, what: string): string {
-  const message = typeof data === 'object' && data !== null ? (data as { message?: string }).message : undefined;
-  return `${what}: HTTP ${status}${message ? `: ${message}` : ''}`;
-}
-
-/** The frame of one dashboard panel: a number accumulates over time; grouped values are a table. */
-function panelFrame(target: DataStreamingQuery, panel: DashboardPanel, history: LiveFrame): DataFrame {
-  const value = panel.value as PanelValue;
-  const name = target.alias || panel.title;
-  if (value.kind === 'series') {
-    const series = value.series ?? [];
-    return createDataFrame({
-      refId: target.refId,
-      name,
-      fields: [
-        { name: value.label ?? 'label', type: FieldType.string, values: series.map((item) => item.label) },
-        {
-          name,
-          type: FieldType.number,
-          values: series.map((item) => item.value),
-          config: panel.unit ? { unit: panel.unit } : {},
-        },
-      ],
-    });
-  }
-  const time = panel.updated_at ? Date.parse(panel.updated_at) : Date.now();
-  if (typeof value.value === 'number') {
-    history.append([{ time, values: new Map([[name, value.value]]) }]);
-  }
-  const field = history.frame.fields.find((candidate) => candidate.name === name);
-  if (field && panel.unit) {
-    field.config = { ...field.config, unit: panel.unit };
-  }
-  return history.frame;
-}
-
-/** Emits at once, then at most once per EMIT_EVERY_MS while requests keep coming. */
-function throttle(emit: () => void): { request: () => void; cancel: () => void } {
+/** Emits at once, then at most once per EMIT_EVERY_MS while requests keep coming; `emit` says whether it emitted. */
+function throttle(emit: () => boolean): { request: () => void; cancel: () => void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let pending = false;
   const fire = () => {
     timer = undefined;
     if (pending) {
       pending = false;
-      emit();
-      timer = setTimeout(fire, EMIT_EVERY_MS);
+      // Only what was emitted counts: a stream not ready yet shows its first frame the moment it is.
+      if (emit()) {
+        timer = setTimeout(fire, EMIT_EVERY_MS);
+      }
     }
   };
   return {

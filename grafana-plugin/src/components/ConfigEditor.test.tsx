@@ -49,4 +49,15 @@ describe('ConfigEditor', () => {
     fireEvent.click(screen.getByRole('radio', { name: 'Through Grafana (API key)' }));
     expect(onOptionsChange).toHaveBeenLastCalledWith(expect.objectContaining({ jsonData: { accessMode: 'proxy' } }));
   });
+
+  it('keeps streams for the seconds given after their last panel', () => {
+    const onOptionsChange = jest.fn();
+    render(<ConfigEditor options={options()} onOptionsChange={onOptionsChange} />);
+    fireEvent.change(document.getElementById('config-editor-keep-streams') as HTMLInputElement, {
+      target: { value: '120' },
+    });
+    expect(onOptionsChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ jsonData: { keepStreamsSeconds: 120 } })
+    );
+  });
 });

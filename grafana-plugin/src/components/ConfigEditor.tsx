@@ -75,6 +75,25 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           />
         </InlineField>
       )}
+      <InlineField
+        label="Keep streams (s)"
+        labelWidth={16}
+        tooltip="How long a panel's stream and its rows are kept after the panel leaves (a refresh, another dashboard): at least 5, default 30"
+      >
+        <Input
+          id="config-editor-keep-streams"
+          type="number"
+          min={5}
+          width={12}
+          placeholder="30"
+          value={jsonData.keepStreamsSeconds ?? ''}
+          onChange={(event) => {
+            const text = event.currentTarget.value.trim();
+            const seconds = Number(text);
+            setJsonData({ keepStreamsSeconds: text === '' || !Number.isFinite(seconds) ? undefined : seconds });
+          }}
+        />
+      </InlineField>
     </Stack>
   );
 }

@@ -56,4 +56,36 @@ describe('QueryEditor', () => {
     fireEvent.click(screen.getByRole('radio', { name: 'Live channel' }));
     expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'stream', dashboard: 'system_health' });
   });
+
+  it('edits filters as rows of field and value, a variable or several values allowed', () => {
+    const query: DataStreamingQuery = { refId: 'A', queryType: 'stream', channel: 'metrics_updates' };
+    const { onChange, onRunQuery, view } = setup(query);
+    fireEvent.click(screen.getByRole('button', { name: 'Add filter' }));
+    expect(onChange).toHaveBeenLastCalledWith({ ...query, filters: [{ field: '', value: '' }] });
+    view.rerender(
+      <QueryEditor
+        query={{ ...query, filters: [{ field: 'model', value: '' }] }}
+        onChange={onChange}
+        onRunQuery={onRunQuery}
+        datasource={datasource}
+      />
+    );
+    fireEvent.change(screen.getByLabelText('Filter 1 value'), { target: { value: '$model' } });
+    expect(onChange).toHaveBeenLastCalledWith({ ...query, filters: [{ field: 'model', value: '$model' }] });
+    fireEvent.click(screen.getByRole('button', { name: 'Remove filter 1' }));
+    expect(onChange).toHaveBeenLastCalledWith({ ...query, filters: undefined });
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it("chooses a dashboard panel's format and series", async () => {
+    const query: DataStreamingQuery = { refId: 'A', queryType: 'dashboard', dashboard: 'system_health', panel: 'p' };
+    const { onChange } = setup(query);
+    fireEvent.click(screen.getByRole('radio', { name: 'Table' }));
+    expect(onChange).toHaveBeenLastCalledWith({ ...query, format: 'table' });
+    fireEvent.change(document.getElementById('query-editor-series') as HTMLInputElement, {
+      target: { value: '$node' },
+    });
+    expect(onChange).toHaveBeenLastCalledWith({ ...query, filters: [{ field: 'label', value: '$node' }] });
+    await waitFor(() => expect(datasource.metricFindQuery).toHaveBeenCalled());
+  });
 });

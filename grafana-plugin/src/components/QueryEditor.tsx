@@ -1,7 +1,9 @@
 import React, { useEffect, useState } from 'react';
 import {
+  Button,
   Combobox,
   ComboboxOption,
+  IconButton,
   InlineField,
   InlineSwitch,
   Input,
@@ -11,7 +13,7 @@ import {
 } from '@grafana/ui';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { DataSource } from '../datasource';
-import { DataStreamingOptions, DataStreamingQuery, QueryType } from '../types';
+import { DataStreamingOptions, DataStreamingQuery, EventFilter, PanelFormat, QueryType } from '../types';
 
 type Props = QueryEditorProps<DataSource, DataStreamingQuery, DataStreamingOptions>;
 
@@ -20,7 +22,83 @@ const QUERY_TYPES: Array<SelectableValue<QueryType>> = [
   { label: 'Dashboard panel', value: 'dashboard', description: 'A panel computed by a service dashboard' },
 ];
 
+const FORMATS: Array<SelectableValue<PanelFormat>> = [
+  { label: 'Time series', value: 'time_series', description: 'Every value over time: time series, heatmaps, stats' },
+  { label: 'Table', value: 'table', description: 'The latest value by label: tables, bar gauges' },
+];
+
 const toOptions = (values: string[]): Array<ComboboxOption<string>> => values.map((value) => ({ label: value, value }));
+
+/** Filters as rows of field and value(s); the values may be a variable (`$model`), several with commas, or `*`. */
+function FiltersEditor({
+  filters,
+  onChange,
+  onRunQuery,
+}: {
+  filters: EventFilter[];
+  onChange: (filters: EventFilter[], run: boolean) => void;
+  onRunQuery: () => void;
+}) {
+  const set = (index: number, patch: Partial<EventFilter>) =>
+    onChange(
+      filters.map((filter, at) => (at === index ? { ...filter, ...patch } : filter)),
+      false
+    );
+  return (
+    <Stack direction="column" gap={0.5}>
+      {filters.map((filter, index) => (
+        <Stack key={index} gap={1}>
+          <InlineField label="Where" labelWidth={12} tooltip="A path into the event data, or key or type">
+            <Input
+              id={`query-editor-filter-field-${index}`}
+              aria-label={`Filter ${index + 1} field`}
+              width={20}
+              value={filter.field}
+              placeholder="model"
+              onChange={(event) => set(index, { field: event.currentTarget.value })}
+              onBlur={onRunQuery}
+            />
+          </InlineField>
+          <InlineField
+            label="is"
+            labelWidth={6}
+            tooltip="A value, several separated by commas, a variable, or * for any"
+          >
+            <Input
+              id={`query-editor-filter-value-${index}`}
+              aria-label={`Filter ${index + 1} value`}
+              width={24}
+              value={filter.value}
+              placeholder="$model"
+              onChange={(event) => set(index, { value: event.currentTarget.value })}
+              onBlur={onRunQuery}
+            />
+          </InlineField>
+          <IconButton
+            name="trash-alt"
+            aria-label={`Remove filter ${index + 1}`}
+            onClick={() =>
+              onChange(
+                filters.filter((_filter, at) => at !== index),
+                true
+              )
+            }
+          />
+        </Stack>
+      ))}
+      <div>
+        <Button
+          icon="plus"
+          variant="secondary"
+          size="sm"
+          onClick={() => onChange([...filters, { field: '', value: '' }], false)}
+        >
+          Add filter
+        </Button>
+      </div>
+    </Stack>
+  );
+}
 
 /** Loads options from the service; an error leaves the list empty (the field still takes typed values). */
 function useOptions(
@@ -75,7 +153,12 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
   };
   const numberOrUndefined = (text: string) =>
     text.trim() === '' || !Number.isFinite(Number(text)) ? undefined : Number(text);
-  const numberField = (label: string, id: string, tooltip: string, key: 'bufferSize' | 'windowSeconds') => (
+  const numberField = (
+    label: string,
+    id: string,
+    tooltip: string,
+    key: 'bufferSize' | 'windowSeconds' | 'staleAfterSeconds'
+  ) => (
     <InlineField label={label} labelWidth={12} tooltip={tooltip}>
       <Input
         id={id}
@@ -142,6 +225,11 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
               onChange={(event) => update({ groupBy: event.currentTarget.checked ? 'key' : undefined })}
             />
           </InlineField>
+          <FiltersEditor
+            filters={query.filters ?? []}
+            onChange={(filters, run) => update({ filters: filters.length > 0 ? filters : undefined }, run)}
+            onRunQuery={onRunQuery}
+          />
         </Stack>
       ) : (
         <Stack gap={1} wrap="wrap">
@@ -165,6 +253,30 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
               onChange={(option) => update({ panel: option.value })}
             />
           </InlineField>
+          <InlineField label="Format" labelWidth={12}>
+            <RadioButtonGroup<PanelFormat>
+              options={FORMATS}
+              value={query.format ?? 'time_series'}
+              onChange={(value) => update({ format: value })}
+            />
+          </InlineField>
+          <InlineField
+            label="Series"
+            labelWidth={12}
+            tooltip="Keep only these series (labels, several with commas, or a variable such as $tenant); empty: all"
+          >
+            <Input
+              id="query-editor-series"
+              width={24}
+              value={query.filters?.find((filter) => filter.field === 'label')?.value ?? ''}
+              placeholder="all"
+              onChange={(event) => {
+                const value = event.currentTarget.value;
+                update({ filters: value.trim() === '' ? undefined : [{ field: 'label', value }] }, false);
+              }}
+              onBlur={onRunQuery}
+            />
+          </InlineField>
         </Stack>
       )}
       <Stack gap={1} wrap="wrap">
@@ -179,6 +291,12 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
         </InlineField>
         {numberField('Buffer', 'query-editor-buffer', "Rows kept; default: the panel's max data points", 'bufferSize')}
         {numberField('Window (s)', 'query-editor-window', 'Keep only rows this recent', 'windowSeconds')}
+        {numberField(
+          'Stale after (s)',
+          'query-editor-stale',
+          'Warn on the panel when its newest data is older than this (default 60; dashboards: three updates)',
+          'staleAfterSeconds'
+        )}
       </Stack>
     </Stack>
   );

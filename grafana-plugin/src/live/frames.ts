@@ -1,9 +1,10 @@
 /**
  * Maps service events to rows of a bounded streaming data frame: time from the event timestamp, then the fields the
- * query selects (or every number and string of the event's data), optionally one series per event key.
+ * query selects (or every number and string of the event's data), optionally one series per event key; events that
+ * a filter does not match give no row.
  */
 import { DataFrameJSON, FieldType, StreamingDataFrame } from '@grafana/data';
-import type { DataStreamingQuery, WireEvent } from '../types';
+import type { DataStreamingQuery, EventFilter, WireEvent } from '../types';
 
 const MAX_DEPTH = 4;
 const MAX_FIELDS = 200;
@@ -37,11 +38,50 @@ export function readPath(data: unknown, path: string): unknown {
   return node;
 }
 
+/** What a filter accepts: its values (csv), or anything for `*` (a variable's All) or an empty value. */
+function accepted(filter: EventFilter): Set<string> | undefined {
+  const values = filter.value
+    .split(',')
+    .map((value) => value.trim())
+    .filter((value) => value !== '');
+  return values.length === 0 || values.includes('*') ? undefined : new Set(values);
+}
+
+/** A test of events built once per query: does the event pass every filter? */
+export function eventFilter(filters: readonly EventFilter[] | undefined): (event: WireEvent) => boolean {
+  const tests = (filters ?? [])
+    .filter((filter) => filter.field.trim() !== '')
+    .map((filter) => ({ field: filter.field.trim(), values: accepted(filter) }))
+    .filter((test): test is { field: string; values: Set<string> } => test.values !== undefined);
+  if (tests.length === 0) {
+    return () => true;
+  }
+  return (event) =>
+    tests.every(({ field, values }) => {
+      const value = field === 'key' ? event.key : field === 'type' ? event.type : readPath(event.data, field);
+      return (typeof value === 'string' || typeof value === 'number') && values.has(String(value));
+    });
+}
+
+/** For a dashboard panel's series: does a series label pass the filters on `label`? */
+export function labelFilter(filters: readonly EventFilter[] | undefined): (label: string) => boolean {
+  const tests = (filters ?? [])
+    .filter((filter) => filter.field.trim() === 'label')
+    .map(accepted)
+    .filter((values): values is Set<string> => values !== undefined);
+  return (label) => tests.every((values) => values.has(label));
+}
+
 /** One row per event that the query keeps; events without a valid time or with nothing to show give none. */
-export function eventRows(events: readonly WireEvent[], query: DataStreamingQuery): Row[] {
+export function eventRows(
+  events: readonly WireEvent[],
+  query: DataStreamingQuery,
+  matches: (event: WireEvent) => boolean = eventFilter(query.filters)
+): Row[] {
   const rows: Row[] = [];
+  const types = accepted({ field: 'type', value: query.eventType ?? '' });
   for (const event of events) {
-    if (query.eventType && event.type !== query.eventType) {
+    if ((types && !types.has(event.type)) || !matches(event)) {
       continue;
     }
     const time = Date.parse(event.timestamp);
@@ -77,17 +117,26 @@ export function eventRows(events: readonly WireEvent[], query: DataStreamingQuer
 
 /**
  * A streaming frame that keeps at most `capacity` rows (and, with a window, only rows that recent). New fields
- * (a new key, a field that appears later) extend the schema; earlier rows read them as empty.
+ * (a new key, a field that appears later) extend the schema; earlier rows read them as empty. Rows older than the
+ * frame's first can be put in front (history fetched when a panel's range grows): the frame is then rebuilt.
  */
 export class LiveFrame {
-  readonly frame: StreamingDataFrame;
+  frame: StreamingDataFrame;
   private readonly names: string[] = [];
   private readonly types = new Map<string, FieldType>();
 
-  constructor(refId: string, capacity: number, windowSeconds?: number) {
-    this.frame = StreamingDataFrame.fromDataFrameJSON(
-      { schema: { refId, fields: [{ name: 'time', type: FieldType.time }] } },
-      { maxLength: capacity, ...(windowSeconds ? { maxDelta: windowSeconds * 1000 } : {}) }
+  constructor(
+    private readonly refId: string,
+    private readonly capacity: number,
+    private readonly windowSeconds?: number
+  ) {
+    this.frame = this.empty();
+  }
+
+  private empty(): StreamingDataFrame {
+    return StreamingDataFrame.fromDataFrameJSON(
+      { schema: { refId: this.refId, fields: [{ name: 'time', type: FieldType.time }] } },
+      { maxLength: this.capacity, ...(this.windowSeconds ? { maxDelta: this.windowSeconds * 1000 } : {}) }
     );
   }
 
@@ -110,9 +159,9 @@ export class LiveFrame {
       ...this.names.map((name) => rows.map((row) => row.values.get(name) ?? null)),
     ];
     const message: DataFrameJSON = { data: { values: columns } };
-    if (schemaChanged) {
+    if (schemaChanged || this.frame.fields.length !== this.names.length + 1) {
       message.schema = {
-        refId: this.frame.refId,
+        refId: this.refId,
         fields: [
           { name: 'time', type: FieldType.time },
           ...this.names.map((name) => ({ name, type: this.types.get(name) })),
@@ -120,6 +169,48 @@ export class LiveFrame {
       };
     }
     this.frame.push(message);
+  }
+
+  /** Puts `older` (rows before the frame's first) in front of the rows kept, within the capacity. */
+  prepend(older: readonly Row[]): void {
+    const first = this.firstTime;
+    const before = first === undefined ? older : older.filter((row) => row.time < first);
+    if (before.length === 0) {
+      return;
+    }
+    const kept = this.rows();
+    const meta = this.frame.meta;
+    this.frame = this.empty();
+    this.frame.meta = meta;
+    this.append([...before, ...kept]);
+  }
+
+  /** The rows the frame holds, oldest first. */
+  rows(): Row[] {
+    const [time, ...fields] = this.frame.fields;
+    if (!time) {
+      return [];
+    }
+    const times = Array.from(time.values as ArrayLike<number>);
+    return times.map((at, index) => ({
+      time: at,
+      values: new Map(
+        fields.flatMap((field) => {
+          const value = (field.values as ArrayLike<number | string | null>)[index];
+          return value === null || value === undefined ? [] : [[field.name, value] as [string, number | string]];
+        })
+      ),
+    }));
+  }
+
+  get firstTime(): number | undefined {
+    const time = this.frame.fields[0];
+    return this.frame.length > 0 && time ? (time.values[0] as number) : undefined;
+  }
+
+  get lastTime(): number | undefined {
+    const time = this.frame.fields[0];
+    return this.frame.length > 0 && time ? (time.values[this.frame.length - 1] as number) : undefined;
   }
 
   get length(): number {

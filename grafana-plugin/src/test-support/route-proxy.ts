@@ -1,13 +1,15 @@
 /**
  * Grafana's data source proxy, reduced to what plugin.json declares: requests under
  * `/api/datasources/proxy/uid/<uid>/<route path>/` go to the route's URL with the route's headers, templated from
- * the data source's jsonData and secureJsonData, WebSocket upgrades included. It reads the routes from the real
+ * the data source's URL, jsonData and secureJsonData as Grafana templates them (Go's text/template: a key the data
+ * source does not set is the text `<no value>`), WebSocket upgrades included. It reads the routes from the real
  * plugin.json, so the test checks the route the plugin ships, against the real backend.
  */
 import { readFileSync } from 'fs';
 import { createServer, request, type IncomingMessage, type Server } from 'http';
 import { connect } from 'net';
 import { resolve } from 'path';
+import { renderRouteTemplate } from './grafana-semantics';
 
 interface Route {
   path: string;
@@ -17,20 +19,31 @@ interface Route {
 
 export interface ProxiedDataSource {
   uid: string;
-  jsonData: Record<string, string>;
+  /** The data source's own (top-level) URL. */
+  url?: string;
+  jsonData: Record<string, unknown>;
   secureJsonData: Record<string, string>;
 }
 
-const routes = (JSON.parse(readFileSync(resolve(__dirname, '../plugin.json'), 'utf8')) as { routes: Route[] }).routes;
+export const routes = (JSON.parse(readFileSync(resolve(__dirname, '../plugin.json'), 'utf8')) as { routes: Route[] })
+  .routes;
 
 function template(text: string, source: ProxiedDataSource): string {
-  return text.replace(/\{\{\s*\.(JsonData|SecureJsonData)\.(\w+)\s*\}\}/g, (_match, where: string, key: string) =>
-    where === 'JsonData' ? (source.jsonData[key] ?? '') : (source.secureJsonData[key] ?? '')
-  );
+  return renderRouteTemplate(text, {
+    URL: source.url ?? '',
+    JsonData: source.jsonData,
+    SecureJsonData: source.secureJsonData,
+  });
 }
 
-/** Where a proxied request goes, and with which extra headers; undefined when no route matches. */
-function target(url: string, source: ProxiedDataSource): { url: URL; headers: Record<string, string> } | undefined {
+/**
+ * Where a proxied request goes, and with which extra headers; undefined when no route matches, an Error when the
+ * rendered route is no URL (a data source without the key the route needs: Grafana's proxy then answers 502).
+ */
+function target(
+  url: string,
+  source: ProxiedDataSource
+): { url: URL; headers: Record<string, string> } | Error | undefined {
   const prefix = `/api/datasources/proxy/uid/${source.uid}/`;
   if (!url.startsWith(prefix)) {
     return undefined;
@@ -47,7 +60,11 @@ function target(url: string, source: ProxiedDataSource): { url: URL; headers: Re
   const headers = Object.fromEntries(
     (route.headers ?? []).map((header) => [header.name.toLowerCase(), template(header.content, source)])
   );
-  return { url: new URL(`${base}${rest.slice(route.path.length)}`), headers };
+  try {
+    return { url: new URL(`${base}${rest.slice(route.path.length)}`), headers };
+  } catch {
+    return new Error(`the route "${route.path}" renders to "${base}", which is no URL`);
+  }
 }
 
 function forwardedHeaders(
@@ -71,6 +88,10 @@ export async function startRouteProxy(source: ProxiedDataSource): Promise<{ orig
       outgoing.writeHead(404).end();
       return;
     }
+    if (where instanceof Error) {
+      outgoing.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ message: where.message }));
+      return;
+    }
     const upstream = request(
       where.url,
       { method: incoming.method, headers: forwardedHeaders(incoming, where.headers, where.url.host) },
@@ -84,8 +105,8 @@ export async function startRouteProxy(source: ProxiedDataSource): Promise<{ orig
   });
   server.on('upgrade', (incoming: IncomingMessage, socket, head: Buffer) => {
     const where = target(incoming.url ?? '', source);
-    if (!where) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    if (!where || where instanceof Error) {
+      socket.end(`HTTP/1.1 ${where ? '502 Bad Gateway' : '404 Not Found'}\r\nConnection: close\r\n\r\n`);
       return;
     }
     const upstream = connect(Number(where.url.port), where.url.hostname, () => {

@@ -71,6 +71,12 @@ export interface SubscribeOptions {
   /** A live channel's whole state, for a subscriber that starts fresh (dashboards, high-frequency streams). */
   onSnapshot?: (data: unknown, id: string) => void;
   onGap?: (gap: Gap) => void;
+  /**
+   * The replay the welcome announced (history from `since` or `from`) has been delivered, or there was none: what
+   * follows is live. Called on every (re)connection's welcome; a live subscriber that joins a connection already
+   * live hears it at once.
+   */
+  onReplayed?: () => void;
   onError?: (error: ClientError) => void;
   onStatus?: (status: Status) => void;
 }
@@ -274,7 +280,14 @@ class ChannelConnection {
     }
     // Nothing to replay: the live stream continues after `last_id`, so a reconnect before the first event resumes
     // there instead of joining live again (which would skip what was published in between).
-    if (frame.replayed === 0) this.lastId = frame.last_id;
+    if (frame.replayed === 0) {
+      this.lastId = frame.last_id;
+      this.replayed();
+    }
+  }
+
+  private replayed(): void {
+    for (const subscriber of [...this.subscribers]) subscriber.onReplayed?.();
   }
 
   private deliver(items: unknown[]): void {
@@ -283,11 +296,13 @@ class ChannelConnection {
     const last = events[events.length - 1];
     if (!last) return;
     this.lastId = last.id;
+    const replaying = this.replayLeft > 0;
     this.replayLeft -= events.length;
     for (const subscriber of [...this.subscribers]) {
       if (subscriber.onEvents) subscriber.onEvents(events);
       else if (subscriber.onEvent) for (const event of events) subscriber.onEvent(event);
     }
+    if (replaying && this.replayLeft <= 0) this.replayed();
   }
 
   private ended(ending: Ending): void {
@@ -400,6 +415,7 @@ export function createClient(options: ClientOptions): Client {
         created.open();
       } else {
         connection.subscribers.add(subscriber);
+        if (start === 'live' && connection.welcomed) subscriber.onReplayed?.();
       }
       const current = connection;
       let active = true;

@@ -183,6 +183,34 @@ describe('client', () => {
     assert.throws(() => shared.subscribe('c', { since: 'e:1', from: 1 }), ClientError);
   });
 
+  it('says when the replay the welcome announced has been delivered, once per connection, and at once when live', async () => {
+    const shared = client();
+    const heard = [];
+    shared.subscribe('c', {
+      from: 1000,
+      onEvents: (events) => heard.push(events.map((item) => item.data.offset)),
+      onReplayed: () => heard.push('replayed'),
+    });
+    await settle();
+    last().send(welcome({ resumed: true, replayed: 3 }));
+    last().send({ kind: 'batch', channel: 'c', events: [event(1), event(2)] });
+    assert.deepEqual(heard, [[1, 2]]);
+    last().send(event(3));
+    last().send(event(4));
+    assert.deepEqual(heard, [[1, 2], [3], 'replayed', [4]]);
+    // A live subscriber joining the connection, now live, hears it at once.
+    let joined = 0;
+    shared.subscribe('c', { onEvent: () => undefined, onReplayed: () => joined++ });
+    assert.equal(joined, 1);
+    // A reconnect's welcome with nothing to replay.
+    last().drop();
+    waitForSocket();
+    await settle();
+    last().send(welcome({ resumed: true, replayed: 0, last_id: 'e:4' }));
+    assert.deepEqual(heard.slice(4), ['replayed']);
+    assert.equal(joined, 2);
+  });
+
   it('waits at least the Retry-After of a 1013 close, with jitter, so that a wave of refused subscribers spreads out', async () => {
     const delays = [];
     for (let subscriber = 0; subscriber < 20; subscriber++) {

@@ -210,6 +210,22 @@ describe('Subscriber', () => {
     sub.close();
   });
 
+  it('sends a replay in batches of up to batch_bytes, not batch_size messages, and live traffic in batch_size', async () => {
+    const sink = new ManualSink();
+    const list = (await messages(50)).slice(10); // two-digit indexes: messages of one size
+    const size = (list[0] as StreamMessage).byteLength;
+    const sub = subscriber(sink, { batchSize: 3, batchBytes: size * 8 }, jest.fn(), false);
+    sub.goLive(list.slice(0, 20));
+    expect(sink.writes.map((batch) => batch.length)).toEqual([8, 8, 4]);
+    sink.writes.length = 0;
+    sink.buffered = sink.busyAbove; // busy: live messages queue and leave in batches of batch_size
+    list.slice(20).forEach((message) => sub.deliver(message));
+    sink.drain();
+    expect(sink.writes.map((batch) => batch.length)).toEqual([3, 3, 3, 3, 3, 3, 2]);
+    expect(sink.writes.flat().map((message) => message.offset)).toEqual(list.slice(20).map((message) => message.offset));
+    sub.close();
+  });
+
   it('holds live messages during a replay and drops those the replay already delivered', async () => {
     const sink = new ManualSink();
     const sub = subscriber(sink, { batchSize: 100 }, jest.fn(), false);

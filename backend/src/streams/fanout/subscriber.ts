@@ -152,10 +152,13 @@ export class Subscriber {
       this.lastOffset = from.offset;
     }
     let start = 0;
-    // A replay goes out in batches up to the cap; the rest waits in the queue like live traffic, so a client that
-    // does not take it is held, not flooded.
-    for (; start < replay.length && this.sink.bufferedBytes() <= this.policy.maxQueueBytes; start += this.policy.batchSize) {
-      this.write(replay.slice(start, start + this.policy.batchSize), false);
+    // A replay goes out in batches of up to `batchBytes` (history is not news: fewer, larger frames, each compressed
+    // once, instead of `batchSize` messages each) up to the cap; the rest waits in the queue like live traffic, so a
+    // client that does not take it is held, not flooded.
+    while (start < replay.length && this.sink.bufferedBytes() <= this.policy.maxQueueBytes) {
+      const end = this.batchEnd(replay, start, Math.max(this.policy.batchSize, replay.length));
+      this.write(replay.slice(start, end), false);
+      start = end;
     }
     if (start < replay.length) {
       this.queue = replay.slice(start);
@@ -220,14 +223,7 @@ export class Subscriber {
     let start = 0;
     const forced = this.sink.bufferedBytes() <= this.policy.maxQueueBytes;
     while (start < queue.length && ((start === 0 && forced) || this.sink.bufferedBytes() < this.sink.busyAbove)) {
-      let end = start;
-      let bytes = 0;
-      while (end < queue.length && end - start < this.policy.batchSize) {
-        const size = (queue[end] as StreamMessage).byteLength;
-        if (end > start && bytes + size > this.policy.batchBytes) break;
-        bytes += size;
-        end++;
-      }
+      const end = this.batchEnd(queue, start, this.policy.batchSize);
       this.write(queue.slice(start, end), true);
       for (let index = start; index < end; index++) this.queuedBytes -= (queue[index] as StreamMessage).byteLength;
       start = end;
@@ -236,6 +232,19 @@ export class Subscriber {
     if (this.queue.length === 0) this.queuedBytes = 0;
     else this.wait();
   };
+
+  /** Where a batch from `start` ends: at most `count` messages and `batchBytes` bytes (one message at least). */
+  private batchEnd(messages: readonly StreamMessage[], start: number, count: number): number {
+    let end = start;
+    let bytes = 0;
+    while (end < messages.length && end - start < count) {
+      const size = (messages[end] as StreamMessage).byteLength;
+      if (end > start && bytes + size > this.policy.batchBytes) break;
+      bytes += size;
+      end++;
+    }
+    return end;
+  }
 
   /** `queued`: the batch waited in the queue, so its latency is recorded here, from its oldest message. */
   private write(batch: readonly StreamMessage[], queued: boolean): void {
