@@ -32,7 +32,7 @@ export async function freePort() {
 }
 
 /** Waits until `${http}/health` answers 2xx; on a timeout the error names `what()` (read then, with its output). */
-async function untilHealthy(http, timeoutMs, what) {
+export async function untilHealthy(http, timeoutMs, what) {
   const healthy = () =>
     fetch(`${http}/health`)
       .then((response) => response.ok)
