@@ -92,7 +92,9 @@ test("the unit holds the task's resources, restarts on failure, keeps its data i
   assert.equal(value('Service', 'DynamicUser'), 'yes');
   assert.equal(value('Service', 'ProtectSystem'), 'strict');
   assert.equal(value('Service', 'NoNewPrivileges'), 'yes');
-  const environment = entries(source, 'Service').filter(([key]) => key === 'Environment').map(([, text]) => text);
+  const environment = entries(source, 'Service')
+    .filter(([key]) => key === 'Environment')
+    .map(([, text]) => text);
   assert.ok(environment.includes(`DATA_STREAMING_DATA_DIR=/var/lib/${value('Service', 'StateDirectory')}`), environment.join(' '));
   assert.ok(environment.includes('NODE_ENV=production'));
   assert.equal(value('Install', 'Alias'), 'citadel-data-streaming-api.service');
