@@ -3,7 +3,7 @@
  * OpenAPI, and every module. main.ts and the tests both start the service through here.
  */
 import 'reflect-metadata';
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -11,26 +11,22 @@ import { withProtocolSchemas } from './common/openapi';
 import { SERVICE_VERSION } from './common/version';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ErrorBody } from './common/api-error';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.schema';
 import { AccessControl } from './auth/access-control';
 import { PublishFastPath } from './ingest/publish-fast-path';
 import { distDir as consoleDistDir } from '@data-streaming/console';
 import { ConsoleAssets } from './console/console-assets';
-
-const LOG_LEVELS: Record<AppConfig['performance']['log_level'], LogLevel[]> = {
-  DEBUG: ['fatal', 'error', 'warn', 'log', 'debug'],
-  INFO: ['fatal', 'error', 'warn', 'log'],
-  WARN: ['fatal', 'error', 'warn'],
-  ERROR: ['fatal', 'error'],
-};
+import { createServiceLogger } from './common/service-logger';
 
 export async function createApp(config: AppConfig, options: { logger?: boolean } = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
     // A provider that cannot start (a database that cannot be opened) must reach main.ts, not abort the process.
     abortOnError: false,
-    logger: options.logger === false ? false : LOG_LEVELS[config.performance.log_level],
+    logger: options.logger === false ? false : createServiceLogger(config.performance),
   });
   app.useBodyParser('json', { limit: config.service.max_body_bytes, strict: false });
   app.disable('x-powered-by');
@@ -64,9 +60,51 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   server.requestTimeout = config.service.request_timeout * 1000;
   server.headersTimeout = Math.min(server.requestTimeout, config.service.headers_timeout * 1000);
   guardSlowHeaders(server, config.service.headers_timeout * 1000);
+  server.on('clientError', answerUnparsable);
   // Longer than the clients' own idle timeouts, so a keep-alive client closes first (Node advertises it in Keep-Alive).
   server.keepAliveTimeout = config.service.keep_alive_timeout * 1000;
   return app;
+}
+
+/** What Node's HTTP parser refuses before any handler sees the request, with the status Node itself would send. */
+const PARSER_ERRORS: Record<string, { status: number; reason: string; error: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    error: 'headers_too_large',
+    message: 'the request headers are larger than the server accepts',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    reason: 'Request Timeout',
+    error: 'request_timeout',
+    message: 'the request did not arrive in time (service.request_timeout)',
+  },
+};
+
+/**
+ * A request Node's HTTP parser cannot read (raw non-ASCII or control characters in the request line or a header, a
+ * malformed line, headers too large, too slow) gets the documented JSON error body instead of Node's bare status
+ * line, and the connection is closed: what follows on it cannot be framed. Nothing is logged of the request itself.
+ */
+export function answerUnparsable(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || (error.code === 'ECONNRESET' && socket.destroyed)) {
+    socket.destroy();
+    return;
+  }
+  const known = PARSER_ERRORS[error.code ?? ''];
+  const answer = known ?? {
+    status: 400,
+    reason: 'Bad Request',
+    error: 'malformed_request',
+    message:
+      'the request could not be parsed as HTTP/1.1: characters outside ASCII in the request line or a header must be percent-encoded',
+  };
+  const body = JSON.stringify({ error: answer.error, message: answer.message } satisfies ErrorBody);
+  socket.end(
+    `HTTP/1.1 ${answer.status} ${answer.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**

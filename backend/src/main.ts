@@ -5,13 +5,37 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import cluster from 'node:cluster';
+import { createServer } from 'node:net';
 import { createApp, listen } from './app.factory';
 import { ConfigError, loadConfig } from './config/config.loader';
 import type { AppConfig } from './config/config.schema';
 import { StorageError, prepareDataDir } from './storage/sqlite';
+import { createServiceLogger } from './common/service-logger';
 
 /** Worker restarts allowed within a minute before the primary gives up (a crash loop, not a one-off). */
 const MAX_RESTARTS_PER_MINUTE = 5;
+/** Exit status when the port cannot be had (EX_UNAVAILABLE): unlike a configuration error, a restart may cure it. */
+const EXIT_PORT_UNAVAILABLE = 69;
+
+/**
+ * Why `service.host`:`service.port` cannot be listened on (in use, not permitted), or undefined when it can: asked
+ * before anything starts, so that a port in use ends the start with one line naming it and its key, not a stack
+ * after the framework's "successfully started".
+ */
+function cannotListen(host: string, port: number): Promise<string | undefined> {
+  if (port === 0) return Promise.resolve(undefined);
+  const where = `port ${port} on ${host} (service.port, DATA_STREAMING_API_PORT; service.host, DATA_STREAMING_API_HOST)`;
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') resolve(`${where} is already in use: stop what holds it or choose another port`);
+      else if (error.code === 'EACCES') resolve(`${where} is not permitted to this user: choose a port above 1023`);
+      else if (error.code === 'EADDRNOTAVAIL') resolve(`${where}: no interface of this machine has that address`);
+      else resolve(`${where} cannot be listened on: ${error.message}`);
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+}
 
 /**
  * With Redis, `service.workers` processes share the port (Node's cluster) and the bus: each worker is a full
@@ -65,6 +89,15 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  if (cluster.isPrimary) {
+    const refused = await cannotListen(config.service.host, config.service.port);
+    if (refused) {
+      process.stderr.write(`data-streaming-api: ${refused}\n`);
+      process.exit(EXIT_PORT_UNAVAILABLE);
+    }
+  }
+  // Every Logger, Nest's own included, writes through the service's logger from here on (JSON lines unless a terminal).
+  Logger.overrideLogger(createServiceLogger(config.performance));
   const logger = new Logger('Bootstrap');
   if (config.auth.api_keys.length === 0) {
     if (process.env.NODE_ENV === 'production') {
@@ -108,6 +141,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    // Taken between the check above and the listen.
+    process.stderr.write(`data-streaming-api: port in use (service.port, DATA_STREAMING_API_PORT): ${(error as Error).message}\n`);
+    process.exit(EXIT_PORT_UNAVAILABLE);
+  }
   if (error instanceof StorageError) {
     process.stderr.write(`data-streaming-api: ${error.message}\n`);
     process.exit(74);

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
-import { eventually, post, sleep, startApp, type RunningApp } from './support/app';
+import { eventually, getJson, post, sleep, startApp, type RunningApp } from './support/app';
 import { event } from './support/factories';
 import { SseReader } from './support/sse-reader';
 import { WsClient } from './support/ws-client';
@@ -140,6 +140,26 @@ describe('hostile input', () => {
     expect(refusedAs(streamed.status === 413)).toBe(true);
     const headers = await raw(port, [`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`]);
     expect(refusedAs(statusOf(headers.text) === 431)).toBe(true);
+  });
+
+  it('answers a request Node cannot parse with the documented JSON error, not a bare status line', async () => {
+    // The README's own ?since=… copied with its raw "…" (UTF-8 bytes in the request line), as curl sends it.
+    const copied = await raw(port, [
+      Buffer.from('GET /dashboards/operational_overview/data?since=\u2026 HTTP/1.1\r\nHost: x\r\n\r\n', 'utf8'),
+    ]);
+    expect(statusOf(copied.text)).toBe(400);
+    expect(copied.text).toMatch(/\r\ncontent-type: application\/json/i);
+    expect(jsonBodyOf(copied.text)).toEqual({ error: 'malformed_request', message: expect.stringContaining('percent-encoded') });
+    const control = await raw(port, ['GET /health HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0001b\r\n\r\n']);
+    expect(statusOf(control.text)).toBe(400);
+    expect(jsonBodyOf(control.text).error).toBe('malformed_request');
+    const garbage = await raw(port, ['NOT HTTP AT ALL\r\n\r\n']);
+    expect(jsonBodyOf(garbage.text).error).toBe('malformed_request');
+    const headers = await raw(port, [`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`]);
+    expect(statusOf(headers.text)).toBe(431);
+    expect(jsonBodyOf(headers.text).error).toBe('headers_too_large');
+    // The service goes on answering.
+    expect((await getJson(service.http, '/health')).status).toBe(200);
   });
 
   it('refuses a body that is not valid UTF-8 with 400 invalid_utf8', async () => {

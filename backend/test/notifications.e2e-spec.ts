@@ -50,6 +50,11 @@ describe('notifications', () => {
       `delivery of ${id} by ${channel}`,
     );
 
+  it('lists every configured channel in /notifications/status', async () => {
+    const status = (await getJson(service.http, '/notifications/status')).body;
+    expect(status.delivery_channels).toEqual(['websocket', 'sse', 'email', 'slack']);
+  });
+
   it('delivers the SPEC test notification to a WebSocket client of system_alerts', async () => {
     const ws = await WsClient.subscribe(`${service.ws}/ws/system_alerts`);
     const start = performance.now();
@@ -317,6 +322,8 @@ describe('notifications with channels missing or switched off', () => {
       ['email', false],
       ['slack', false],
     ]);
+    // The status lists the channels that can deliver; email and Slack come in once configured (the first suite).
+    expect((await getJson(service.http, '/notifications/status')).body.delivery_channels).toEqual(['websocket', 'sse']);
   });
 
   it('suppresses a priority that is switched off, saying which switch', async () => {

@@ -42,6 +42,21 @@ describe('the service process', () => {
     expect(corrupt.output()).not.toMatch(/\n\s+at /);
   });
 
+  it('stops with one line naming the port and its key when the port is in use, before anything says it started', async () => {
+    const holder: Server = createServer();
+    await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const service = runService({ DATA_STREAMING_API_PORT: String(port) });
+      expect((await service.exited).code).toBe(69);
+      expect(service.output()).toBe(
+        `data-streaming-api: port ${port} on 127.0.0.1 (service.port, DATA_STREAMING_API_PORT; service.host, DATA_STREAMING_API_HOST) is already in use: stop what holds it or choose another port\n`,
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
   it('refuses to start in production without API keys', async () => {
     const service = runService({ NODE_ENV: 'production', DATA_STREAMING_API_PORT: '0' });
     expect((await service.exited).code).toBe(78);

@@ -15,6 +15,7 @@ export const DASHBOARD_TYPES = [
   'real_time_analytics',
 ] as const;
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'text'] as const;
 export const DURABILITY_MODES = ['memory', 'disk', 'fsync'] as const;
 
 const name = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a lowercase name of letters, digits and _');
@@ -287,6 +288,11 @@ export const configSchema = z
         memory_limit_gb: z.number().positive().max(4096).default(2),
         cpu_cores: positiveInt.max(1024).default(4),
         log_level: z.enum(LOG_LEVELS).default('INFO'),
+        /**
+         * `json`: one JSON object per line (journald, log shippers); `text`: Nest's readable lines; `auto`: text when
+         * standard output is a terminal, JSON otherwise.
+         */
+        log_format: z.enum(LOG_FORMATS).default('auto'),
       })
       .prefault({}),
     console: z

@@ -120,6 +120,9 @@ export class DashboardsService implements OnModuleInit, OnApplicationBootstrap, 
     this.round();
     this.timer = setInterval(() => this.round(), roundMs);
     this.timer.unref();
+    for (const [type, dashboard] of this.dashboards) {
+      this.logger.log(`Dashboard ${type}: ${dashboard.panels.length} panels, live on ${dashboard.channel}`, { dashboard: type });
+    }
   }
 
   types(): string[] {

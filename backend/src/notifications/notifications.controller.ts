@@ -32,7 +32,8 @@ export class NotificationsController {
   async status(): Promise<NotificationsStatus> {
     return {
       notifications_enabled: this.notifications.enabled,
-      delivery_channels: this.notifications.enabledChannels(),
+      // The channels that can deliver; each channel's detail (enabled, configured, why not) is /notifications/channels.
+      delivery_channels: this.notifications.deliverableChannels(),
       ...(await this.notifications.counts()),
       rules: this.rules.states(),
     };

@@ -50,6 +50,11 @@ export class NotificationsService {
     return [...this.config.real_time_notifications.notification_channels];
   }
 
+  /** The enabled channels that can deliver now (email and Slack only when configured): what /notifications/status lists. */
+  deliverableChannels(): NotificationChannel[] {
+    return this.enabledChannels().filter((channel) => this.readiness(channel).configured);
+  }
+
   readiness(channel: NotificationChannel): { enabled: boolean; configured: boolean; reason?: string } {
     const enabled = this.config.real_time_notifications.notification_channels.includes(channel);
     const readiness = this.channels.get(channel)?.readiness() ?? { configured: false, reason: 'unknown channel' };
@@ -100,9 +105,7 @@ export class NotificationsService {
 
   private deliveriesFor(target: NotificationChannel | 'all', strict: boolean): InitialDelivery[] {
     if (target === 'all') {
-      return this.enabledChannels()
-        .filter((channel) => this.readiness(channel).configured)
-        .map((channel) => ({ channel }));
+      return this.deliverableChannels().map((channel) => ({ channel }));
     }
     const readiness = this.readiness(target);
     const problem = !readiness.enabled

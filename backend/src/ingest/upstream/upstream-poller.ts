@@ -27,6 +27,8 @@ export interface PollerOptions {
   maxBackoffMs: number;
   poll: (signal: AbortSignal) => Promise<void>;
   onResult?: (ok: boolean) => void;
+  /** The upstream went down or came back (not called for every poll): its state after the change. */
+  onChange?: (state: Readonly<UpstreamState>, previous: UpstreamState['status']) => void;
 }
 
 /** A URL's userinfo as an Authorization header, since fetch refuses URLs that carry credentials. */
@@ -71,6 +73,7 @@ export class UpstreamPoller {
 
   private async run(): Promise<void> {
     const { intervalMs, timeoutMs, maxBackoffMs } = this.options;
+    const previous = this.state.status;
     try {
       await this.options.poll(AbortSignal.timeout(timeoutMs));
       this.state.status = 'up';
@@ -78,14 +81,18 @@ export class UpstreamPoller {
       this.state.consecutive_failures = 0;
       delete this.state.last_error;
       this.options.onResult?.(true);
+      if (previous === 'down') this.options.onChange?.(this.state, previous);
       this.schedule(intervalMs);
     } catch (error) {
       this.state.status = 'down';
       this.state.consecutive_failures++;
-      const { name, message } = error as { name?: string; message?: string };
-      const reason = name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : String(message ?? error);
+      const { name, message, cause } = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+      // fetch says only "fetch failed"; why (ECONNREFUSED, ENOTFOUND, a TLS error) is in its cause.
+      const why = cause?.code ?? cause?.message;
+      const reason = name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `${String(message ?? error)}${why ? `: ${why}` : ''}`;
       this.state.last_error = redactText(reason).slice(0, 200);
       this.options.onResult?.(false);
+      if (previous !== 'down') this.options.onChange?.(this.state, previous);
       const backoff = Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(this.state.consecutive_failures, 16));
       this.schedule(backoff * (0.8 + Math.random() * 0.4));
     }

@@ -62,6 +62,14 @@ export class UpstreamService implements OnApplicationBootstrap, OnApplicationShu
         maxBackoffMs: monitoring.max_backoff * 1000,
         poll,
         onResult: (ok) => this.metrics.upstreamPolls.labels(name, ok ? 'success' : 'failure').inc(),
+        onChange: (state, previous) => {
+          if (state.status === 'down') {
+            this.logger.error(`Upstream ${name} at ${state.endpoint} is down: ${state.last_error}; polling again with backoff`, {
+              upstream: name,
+              was: previous,
+            });
+          } else this.logger.log(`Upstream ${name} at ${state.endpoint} is up again`, { upstream: name });
+        },
       });
       this.pollers.push(poller);
       poller.start();

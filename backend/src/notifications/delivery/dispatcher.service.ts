@@ -158,12 +158,15 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
       case 'failed':
         await this.outbox.markFailed(id, name, outcome.reason);
         this.metrics.notificationDeliveries.labels(name, 'failed').inc();
-        this.logger.warn(`Notification ${id} not delivered by ${name}: ${outcome.reason}`);
+        this.logger.error(`Notification ${id} not delivered by ${name}: ${outcome.reason}`, { notification: id, channel: name });
         return;
       case 'retry':
         await this.outbox.markRetry(id, name, Date.now() + outcome.delay, outcome.reason);
         this.metrics.notificationDeliveries.labels(name, 'retry').inc();
-        this.logger.debug(`Notification ${id} by ${name}: attempt ${attempts} failed (${outcome.reason}); next in ${outcome.delay} ms`);
+        this.logger.warn(`Notification ${id} by ${name}: attempt ${attempts} failed (${outcome.reason}); next in ${outcome.delay} ms`, {
+          notification: id,
+          channel: name,
+        });
     }
   }
 

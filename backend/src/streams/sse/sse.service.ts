@@ -77,7 +77,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     for (const [taken, name] of [[pool, 'dashboard viewer'] as const, ['sse', 'SSE connection'] as const]) {
       if (taken === undefined || this.registry.tryAcquire(taken)) continue;
       if (pool !== undefined && taken === 'sse') this.registry.release(pool);
-      this.registry.refused('sse', 'max_connections');
+      this.registry.refused('sse', 'max_connections', taken);
       const limit = this.registry.limit(taken);
       throw ApiError.unavailable('max_connections', `${name} limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit });
     }

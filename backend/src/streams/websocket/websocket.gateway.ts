@@ -166,7 +166,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     for (const [taken, name] of [[pool, 'dashboard viewer'] as const, ['websocket', 'WebSocket connection'] as const]) {
       if (taken === undefined || this.registry.tryAcquire(taken)) continue;
       if (pool !== undefined && taken === 'websocket') this.registry.release(pool);
-      this.registry.refused('websocket', 'max_connections');
+      this.registry.refused('websocket', 'max_connections', taken);
       const limit = this.registry.limit(taken);
       this.refuse(
         request,
