@@ -20,6 +20,7 @@ import { PublishFastPath } from './ingest/publish-fast-path';
 import { distDir as consoleDistDir } from '@data-streaming/console';
 import { ConsoleAssets } from './console/console-assets';
 import { createServiceLogger } from './common/service-logger';
+import { assignRequestId } from './http/request-id';
 
 export async function createApp(config: AppConfig, options: { logger?: boolean } = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
@@ -53,6 +54,7 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   const framework = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    response.setHeader('X-Request-Id', assignRequestId(request));
     if (!access.cors(request, response)) return;
     if (consoleAssets?.handle(request, response)) return;
     if (!fastPath.handle(request, response)) for (const listener of framework) listener(request, response);

@@ -2,8 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
-import { HttpExceptionFilter } from './common/http-exception.filter';
-import { TimeoutInterceptor } from './common/timeout.interceptor';
+import { ErrorFilter } from './http/error.filter';
+import { TimeoutInterceptor } from './http/timeout.interceptor';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/config.schema';
 import { DashboardsModule } from './dashboards/dashboards.module';
@@ -34,7 +34,7 @@ export class AppModule {
         AuthModule,
       ],
       providers: [
-        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: TimeoutInterceptor },
       ],
     };

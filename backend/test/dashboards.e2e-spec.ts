@@ -1,5 +1,5 @@
 /** The dashboards API and live channels against the running service, fed through POST /events. */
-import { DashboardsService } from '../src/dashboards/dashboards.service';
+import { DashboardScheduler } from '../src/dashboards/dashboard-scheduler';
 import { eventually, getJson, post, startApp, type RunningApp } from './support/app';
 import { event } from './support/factories';
 import { SseReader } from './support/sse-reader';
@@ -139,7 +139,7 @@ describe('the refresh scheduler', () => {
 
   it('serves dashboards with live viewers first, in rounds of batch_size panels', async () => {
     const viewer = await WsClient.subscribe(`${service.ws}/ws/dashboards/system_health`);
-    const dashboards = service.app.get(DashboardsService);
+    const dashboards = service.app.get(DashboardScheduler);
     const future = Date.now() + 3_600_000;
     dashboards.round(future);
     const status = (await getJson(service.http, '/dashboards/status')).body.dashboards;

@@ -162,6 +162,17 @@ describe('hostile input', () => {
     expect((await getJson(service.http, '/health')).status).toBe(200);
   });
 
+  it("gives every response an X-Request-Id: the caller's when it is a plain token, else one of its own", async () => {
+    const own = await fetch(`${service.http}/health`);
+    expect(own.headers.get('x-request-id')).toMatch(/^[a-z0-9]+-[a-z0-9]+$/);
+    const again = await fetch(`${service.http}/health`);
+    expect(again.headers.get('x-request-id')).not.toBe(own.headers.get('x-request-id'));
+    const given = await fetch(`${service.http}/streams`, { headers: { 'x-request-id': 'proxy-7f3a.42' } });
+    expect(given.headers.get('x-request-id')).toBe('proxy-7f3a.42');
+    const odd = await fetch(`${service.http}/health`, { headers: { 'x-request-id': 'a b<script>' } });
+    expect(odd.headers.get('x-request-id')).toMatch(/^[a-z0-9]+-[a-z0-9]+$/);
+  });
+
   it('refuses a body that is not valid UTF-8 with 400 invalid_utf8', async () => {
     const invalid = Buffer.concat([
       Buffer.from('{"channel":"metrics_updates","type":"x","data":{"s":"'),

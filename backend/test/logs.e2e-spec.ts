@@ -170,6 +170,7 @@ describe('the log of a scripted incident', () => {
         level: 'WARN',
         component: 'websocket',
         channel: 'metrics_updates',
+        connection: expect.stringMatching(/^ws-\d+$/),
         message: expect.stringMatching(/^Closing slow websocket subscriber of metrics_updates/),
       }),
     );

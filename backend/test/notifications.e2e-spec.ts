@@ -103,7 +103,7 @@ describe('notifications', () => {
       priority: 'warning',
     });
     const { id } = body as { id: string };
-    await delivered(id, 'email');
+    const stored = await delivered(id, 'email');
     const mail = await eventually(() => smtp.mails.find((item) => item.headers['x-notification-id'] === id));
     expect(mail.from).toBe('alerts@example.com');
     expect(mail.to).toEqual(['oncall@example.com']);
@@ -111,7 +111,9 @@ describe('notifications', () => {
     expect(mail.body).toContain('gpu-node-03 at 97%');
     expect(mail.body).toContain('Priority: warning');
     expect(mail.body).toMatch(/Time: \d{4}-\d\d-\d\dT/);
-    expect(mail.headers['x-idempotency-key']).toBeTruthy();
+    // The notification's own key, which a receiver uses to drop a re-sent copy.
+    expect(stored.idempotency_key).toMatch(/^\S{8,}$/);
+    expect(mail.headers['x-idempotency-key']).toBe(stored.idempotency_key);
   });
 
   it('posts to Slack with the colour of the priority', async () => {
@@ -123,13 +125,15 @@ describe('notifications', () => {
       priority: 'critical',
     });
     const { id } = body as { id: string };
-    expect((await delivered(id, 'slack')).deliveries[0].state).toBe('delivered');
+    const stored = await delivered(id, 'slack');
+    expect(stored.deliveries[0].state).toBe('delivered');
     const call = slack.calls.find((item) => String(item.body?.attachments?.[0]?.text).includes(id));
     expect(call?.body).toMatchObject({
       text: '[CRITICAL] Gateway down',
       attachments: [{ color: '#d32f2f', title: '[CRITICAL] Gateway down' }],
     });
-    expect(call?.headers['x-idempotency-key']).toBeTruthy();
+    expect(stored.idempotency_key).toMatch(/^\S{8,}$/);
+    expect(call?.headers['x-idempotency-key']).toBe(stored.idempotency_key);
   });
 
   it('honours Slack 429 Retry-After, retries 5xx and a hang, and keeps the same idempotency key', async () => {

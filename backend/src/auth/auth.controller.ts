@@ -8,7 +8,7 @@ import { ApiError } from '../common/api-error';
 import { parseBody } from '../common/parse-body';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
-import { Access } from './access.guard';
+import { Access } from '../common/access';
 import { Credentials, bearer } from './credentials';
 import { OPEN } from './principal';
 import { TokenService } from './tokens';

@@ -1,5 +1,5 @@
 /** Access control for the whole service: credentials, subscriber tokens, rate limits, origins, the global guard. */
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { MetricsModule } from '../metrics/metrics.module';
 import { AccessControl } from './access-control';
@@ -8,7 +8,6 @@ import { AuthController } from './auth.controller';
 import { Credentials } from './credentials';
 import { TokenService } from './tokens';
 
-@Global()
 @Module({
   imports: [MetricsModule],
   controllers: [AuthController],

@@ -1,7 +1,7 @@
 /** Who is calling, and what they may do: the result of checking an API key or a subscriber token. */
-export type Scope = 'publish' | 'read' | 'admin';
+import { SCOPES, type Scope } from '../common/access';
 
-export const SCOPES: readonly Scope[] = ['publish', 'read', 'admin'];
+export { SCOPES, type Scope };
 
 export interface Principal {
   /** For rate limits and logs: `key:<hash prefix>`, `token:<subject>`, or `open` when no keys are configured. */

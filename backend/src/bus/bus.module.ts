@@ -3,15 +3,17 @@
  * durable bus (history in SQLite under storage.data_dir, the default) or, with `storage.durability: memory`, the
  * in-memory bus.
  */
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { join, resolve } from 'node:path';
 import { APP_CONFIG } from '../config/config.module';
-import { isDerivedChannel, retention } from '../config/channels';
+import { historySize, isDerivedChannel } from '../config/channels';
 import type { AppConfig } from '../config/config.schema';
 import { MetricsModule } from '../metrics/metrics.module';
 import { StreamingMetrics } from '../metrics/streaming.metrics';
 import { REDIS, type RedisConnection } from '../redis/redis.connection';
+import { RedisModule } from '../redis/redis.module';
 import { BUS, type Bus, type BusOptions } from './bus.port';
+import type { Retention } from './channel-log';
 import { DurableBus } from './durable.bus';
 import { MemoryBus, newEpoch } from './memory.bus';
 import { PublisherService } from './publisher.service';
@@ -20,9 +22,17 @@ import { SqliteHistory } from './sqlite-history';
 
 export const historyPath = (config: AppConfig): string => join(resolve(config.storage.data_dir), 'history.sqlite');
 
-@Global()
+/** How much history a channel keeps: by count (its history size), payload bytes and age. */
+export function retention(config: AppConfig, channel: string): Retention {
+  return {
+    capacity: historySize(config, channel),
+    maxBytes: config.service.history_max_bytes,
+    maxAgeMs: config.service.history_max_age * 1000,
+  };
+}
+
 @Module({
-  imports: [MetricsModule],
+  imports: [MetricsModule, RedisModule],
   providers: [
     {
       provide: BUS,

@@ -1,7 +1,6 @@
 import { busOptions } from '../../test/support/factories';
 import { EpochChangedError, PositionAheadError } from './bus.port';
 import { MemoryBus } from './memory.bus';
-import { parsePosition, InvalidPositionError } from '@data-streaming/protocol';
 import type { StreamMessage } from './stream-message';
 
 const inputs = (count: number) => Array.from({ length: count }, (_, index) => ({ type: 't', data: { index } }));
@@ -139,15 +138,5 @@ describe('MemoryBus by acceptance time', () => {
     const query = { to: t0 + 300, limit: 5, order: 'asc' as const };
     await expect(bus.history('a', { ...query, after: { epoch: 'other', offset: 4 } })).rejects.toBeInstanceOf(EpochChangedError);
     await expect(bus.history('a', { ...query, after: { epoch: bus.epoch, offset: 10 } })).rejects.toBeInstanceOf(PositionAheadError);
-  });
-});
-
-describe('parsePosition', () => {
-  it('accepts epoch:offset and refuses anything else', () => {
-    expect(parsePosition('m4k2x9a1:1042')).toEqual({ epoch: 'm4k2x9a1', offset: 1042 });
-    expect(parsePosition('abc:0')).toEqual({ epoch: 'abc', offset: 0 });
-    for (const bad of ['', ':1', 'abc:', 'abc:-1', 'abc:01', 'ABC:1', 'a:1:2', 'abc:99999999999999999', '../../etc/passwd', 'a b:1']) {
-      expect(() => parsePosition(bad)).toThrow(InvalidPositionError);
-    }
   });
 });

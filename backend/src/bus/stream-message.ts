@@ -3,9 +3,9 @@
  * the message is created, and each transport's bytes are made at most once and shared by every subscriber.
  */
 import { performance } from 'node:perf_hooks';
-import { textFrameOf } from '../streams/websocket/frame';
+import { textFrameOf } from '../common/framing';
 import { formatPosition, type WireEvent } from '@data-streaming/protocol';
-import { fromPool, type Allocate } from '../common/allocate';
+import type { Allocate } from '../common/allocate';
 import { historyAllocator } from './history-slabs';
 
 export interface PublishInput {
@@ -158,14 +158,4 @@ export class StreamMessage {
   get byteLength(): number {
     return (this.byteCount ??= Buffer.byteLength(this.payload));
   }
-}
-
-/** One chunk of HTTP/1.1 chunked transfer coding (RFC 9112 §7.1) around `data`. */
-export function httpChunk(data: Buffer, allocate: Allocate = fromPool): Buffer {
-  const sizeLine = `${data.length.toString(16)}\r\n`;
-  const chunk = allocate(sizeLine.length + data.length + 2);
-  chunk.write(sizeLine, 0, 'latin1');
-  data.copy(chunk, sizeLine.length);
-  chunk.write('\r\n', sizeLine.length + data.length, 'latin1');
-  return chunk;
 }

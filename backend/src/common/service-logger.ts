@@ -7,16 +7,25 @@
  * subscriber). Values under secret-looking keys are masked; messages never carry keys, tokens or credentials.
  */
 import { ConsoleLogger, type LogLevel } from '@nestjs/common';
-import type { AppConfig } from '../config/config.schema';
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'text'] as const;
+
+/** `performance.log_level` and `performance.log_format`. */
+export interface LogSettings {
+  log_level: (typeof LOG_LEVELS)[number];
+  log_format: (typeof LOG_FORMATS)[number];
+}
 
 /** The component of each logger context (a class name, or a name given to `new Logger`). */
 const COMPONENTS: Readonly<Record<string, string>> = {
-  WebSocketGateway: 'websocket',
+  WebSocketUpgradeHandler: 'websocket',
   SseService: 'sse',
   HighFrequencyService: 'sse',
   FanoutService: 'stream',
-  ConnectionRegistry: 'stream',
-  DashboardsService: 'dashboard',
+  ConnectionLimits: 'stream',
+  DashboardScheduler: 'dashboard',
+  DashboardReadModel: 'dashboard',
   MetricStoreService: 'metrics',
   LoadMonitor: 'metrics',
   NotificationsService: 'notification',
@@ -30,7 +39,7 @@ const COMPONENTS: Readonly<Record<string, string>> = {
   Redis: 'redis',
   LeadershipService: 'redis',
   TokenService: 'auth',
-  HttpExceptionFilter: 'http',
+  ErrorFilter: 'http',
   Bootstrap: 'service',
   // Nest's own start-up lines.
   NestFactory: 'service',
@@ -50,7 +59,7 @@ const LEVELS: Readonly<Record<LogLevel, string>> = {
 };
 
 /** Nest's levels enabled by `performance.log_level`. */
-export const NEST_LEVELS: Readonly<Record<AppConfig['performance']['log_level'], LogLevel[]>> = {
+export const NEST_LEVELS: Readonly<Record<LogSettings['log_level'], LogLevel[]>> = {
   DEBUG: ['fatal', 'error', 'warn', 'log', 'debug'],
   INFO: ['fatal', 'error', 'warn', 'log'],
   WARN: ['fatal', 'error', 'warn'],
@@ -83,7 +92,7 @@ class ServiceLogger extends ConsoleLogger {
 }
 
 /** JSON unless `format` is text, or auto with a terminal on standard output. */
-export function createServiceLogger(performance: Pick<AppConfig['performance'], 'log_level' | 'log_format'>): ConsoleLogger {
+export function createServiceLogger(performance: LogSettings): ConsoleLogger {
   const json = performance.log_format === 'json' || (performance.log_format === 'auto' && !process.stdout.isTTY);
   return new ServiceLogger({
     json,

@@ -1,5 +1,4 @@
 /** Names of the bus channels the configuration defines, which transport may read which, and how much history each keeps. */
-import type { Retention } from '../bus/channel-log';
 import type { AppConfig } from './config.schema';
 
 export const HIGH_FREQUENCY_PREFIX = 'high_frequency.';
@@ -25,14 +24,6 @@ export function historySize(config: AppConfig, channel: string): number {
 /** Channels every instance derives for itself from the others: recomputed after a restart, never shared or stored. */
 export const isDerivedChannel = (channel: string): boolean =>
   channel.startsWith(DASHBOARD_PREFIX) || channel.startsWith(HIGH_FREQUENCY_PREFIX);
-
-export function retention(config: AppConfig, channel: string): Retention {
-  return {
-    capacity: historySize(config, channel),
-    maxBytes: config.service.history_max_bytes,
-    maxAgeMs: config.service.history_max_age * 1000,
-  };
-}
 
 /**
  * How a backlog of a channel may be merged for a subscriber that lags: high-frequency ticks by their values' keys,

@@ -5,7 +5,8 @@
  */
 import { DELIVERY_CHANNELS, PRIORITIES } from '@data-streaming/protocol';
 import { z } from 'zod';
-import { ConditionSyntaxError, metricsOf, parseCondition } from '../notifications/rules/condition';
+import { ConditionSyntaxError, metricsOf, parseCondition } from '../common/condition';
+import { LOG_FORMATS, LOG_LEVELS } from '../common/service-logger';
 
 export const DASHBOARD_TYPES = [
   'operational_overview',
@@ -14,8 +15,6 @@ export const DASHBOARD_TYPES = [
   'system_health',
   'real_time_analytics',
 ] as const;
-export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
-export const LOG_FORMATS = ['auto', 'json', 'text'] as const;
 export const DURABILITY_MODES = ['memory', 'disk', 'fsync'] as const;
 
 const name = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a lowercase name of letters, digits and _');

@@ -1,117 +1,25 @@
-/**
- * GET /health: terminus indicators combined into SPEC's body. `healthy` when all is well; `degraded` (200) when an
- * optional upstream is down or memory is past its budget; `unhealthy` (503) when the service cannot stream.
- */
-import { ApiJsonResponse } from '../common/openapi';
+/** GET /health: healthy, degraded (200, with reasons) or unhealthy (503); see HealthService. */
 import type { Health } from '@data-streaming/protocol';
-import { Access } from '../auth/access.guard';
-import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Response } from 'express';
-import { BUS, type Bus } from '../bus/bus.port';
-import { SERVICE_VERSION } from '../common/version';
-import { InjectConfig } from '../config/config.module';
-import type { AppConfig } from '../config/config.schema';
-import { UpstreamService } from '../ingest/upstream/upstream.service';
-import { LoadMonitor } from '../metrics/load-monitor';
-import { ConnectionRegistry } from '../streams/connection-registry';
-
-const STATUS = { ok: 'healthy', degraded: 'degraded', error: 'unhealthy', shutting_down: 'unhealthy' } as const;
+import { Access } from '../common/access';
+import { ApiJsonResponse } from '../common/openapi';
+import { HealthService } from './health.service';
 
 @ApiTags('health')
 @Access('public')
 @Controller('health')
 export class HealthController {
-  constructor(
-    @InjectConfig() private readonly config: AppConfig,
-    @Inject(BUS) private readonly bus: Bus,
-    private readonly health: HealthCheckService,
-    private readonly indicator: HealthIndicatorService,
-    private readonly upstreams: UpstreamService,
-    private readonly registry: ConnectionRegistry,
-    private readonly load: LoadMonitor,
-  ) {}
+  constructor(private readonly health: HealthService) {}
 
   @Get()
   @ApiOperation({ summary: 'Service health: healthy, degraded (with reasons) or unhealthy (503)' })
   @ApiJsonResponse(200, 'Health', 'healthy, or degraded with reasons')
   @ApiJsonResponse(503, 'Health', 'unhealthy: the service cannot stream (or is shutting down)')
   async check(@Res({ passthrough: true }) response: Response): Promise<Health> {
-    let result: HealthCheckResult;
-    try {
-      result = await this.health.check([
-        () => (this.registry.draining ? this.indicator.check('service').down('shutting down') : this.indicator.check('service').up()),
-        () => this.busHealth(),
-        () => this.memory(),
-        () => this.loadHealth(),
-        ...this.upstreams.states().map((state) => () => {
-          const session = this.indicator.check(`upstream_${state.name}`);
-          const { status, ...details } = state;
-          return status === 'down' ? session.degraded({ ...details, state: status }) : session.up({ ...details, state: status });
-        }),
-      ]);
-    } catch (error) {
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      result = error.getResponse() as HealthCheckResult;
-    }
-    const status = STATUS[result.status];
-    const reasons = Object.entries(result.details)
-      .filter(([, detail]) => detail.status !== 'up')
-      .map(([name, detail]) => {
-        const why = (detail as { message?: unknown; last_error?: unknown }).message ?? (detail as { last_error?: unknown }).last_error;
-        return `${name} is ${detail.status}${typeof why === 'string' ? `: ${why}` : ''}`;
-      });
-    if (status === 'unhealthy') response.status(503);
-    return {
-      status,
-      service: this.config.service.name,
-      version: SERVICE_VERSION,
-      timestamp: new Date().toISOString(),
-      uptime_seconds: Math.round(process.uptime()),
-      ...(reasons.length > 0 ? { reasons } : {}),
-      checks: result.details,
-    };
-  }
-
-  /** Down when the bus cannot answer; degraded when it serves but says why not fully (Redis unreachable). */
-  private async busHealth(): Promise<HealthIndicatorResult> {
-    const session = this.indicator.check('bus');
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const details = await Promise.race([
-        this.bus.check(),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 2000 ms')), 2000))),
-      ]);
-      const degraded = (details as { degraded?: unknown }).degraded;
-      return typeof degraded === 'string' ? session.degraded({ ...details, message: degraded }) : session.up(details);
-    } catch (error) {
-      return session.down({ message: (error as Error).message });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Degraded while the service is behind its load (publishers get 503 meanwhile): `overloaded`, with the figures. */
-  private loadHealth(): HealthIndicatorResult {
-    const { overloaded, reasons, ...figures } = this.load.status();
-    const session = this.indicator.check('load');
-    return overloaded
-      ? session.degraded({
-          ...figures,
-          state: 'overloaded',
-          message: `overloaded (${reasons.join(', ')}): publishers are asked to retry later`,
-        })
-      : session.up({ ...figures, state: 'ok' });
-  }
-
-  private memory(): HealthIndicatorResult {
-    const rss = process.memoryUsage.rss();
-    const budget = this.config.performance.memory_limit_gb * 1024 ** 3;
-    const details = { rss_bytes: rss, budget_bytes: budget };
-    const session = this.indicator.check('memory');
-    return rss > budget
-      ? session.degraded({ ...details, message: `RSS ${rss} bytes is over the ${budget}-byte budget` })
-      : session.up(details);
+    const health = await this.health.report();
+    if (health.status === 'unhealthy') response.status(503);
+    return health;
   }
 }

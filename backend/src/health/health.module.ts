@@ -3,6 +3,13 @@ import { TerminusModule } from '@nestjs/terminus';
 import { IngestModule } from '../ingest/ingest.module';
 import { StreamsModule } from '../streams/streams.module';
 import { HealthController } from './health.controller';
+import { HealthService } from './health.service';
+import { BusModule } from '../bus/bus.module';
+import { MetricsModule } from '../metrics/metrics.module';
 
-@Module({ imports: [TerminusModule, IngestModule, StreamsModule], controllers: [HealthController] })
+@Module({
+  imports: [TerminusModule, IngestModule, StreamsModule, BusModule, MetricsModule],
+  controllers: [HealthController],
+  providers: [HealthService],
+})
 export class HealthModule {}

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Access } from '../auth/access.guard';
+import { Access } from '../common/access';
 import { AccessControl } from '../auth/access-control';
 import { ApiError } from '../common/api-error';
 import { ApiErrors, ApiJsonBody, ApiJsonResponse, schemaRef } from '../common/openapi';

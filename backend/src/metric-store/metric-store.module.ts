@@ -1,6 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { MetricStoreService } from './metric-store.service';
+import { BusModule } from '../bus/bus.module';
 
-@Global()
-@Module({ providers: [MetricStoreService], exports: [MetricStoreService] })
+@Module({ imports: [BusModule], providers: [MetricStoreService], exports: [MetricStoreService] })
 export class MetricStoreModule {}

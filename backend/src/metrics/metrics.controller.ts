@@ -1,4 +1,4 @@
-import { Access } from '../auth/access.guard';
+import { Access } from '../common/access';
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { StreamingMetrics } from './streaming.metrics';

@@ -1,8 +1,7 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { LoadMonitor } from './load-monitor';
 import { MetricsController } from './metrics.controller';
 import { StreamingMetrics } from './streaming.metrics';
 
-@Global()
 @Module({ controllers: [MetricsController], providers: [StreamingMetrics, LoadMonitor], exports: [StreamingMetrics, LoadMonitor] })
 export class MetricsModule {}

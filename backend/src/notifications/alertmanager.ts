@@ -1,6 +1,6 @@
 /** Turns an Alertmanager webhook (payload version 4) into notifications: one per alert, firing or resolved. */
 import { createHash } from 'node:crypto';
-import type { AlertmanagerPayload, NewNotification, NotificationChannel, Priority } from './notification';
+import type { AlertmanagerPayload, NewNotification, DeliveryChannel, Priority } from './notification';
 
 const SEVERITY: Record<string, Priority> = {
   critical: 'critical',
@@ -19,7 +19,7 @@ function fingerprintOf(labels: Record<string, string>): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
-export function alertmanagerNotifications(payload: AlertmanagerPayload, channel: NotificationChannel | 'all'): NewNotification[] {
+export function alertmanagerNotifications(payload: AlertmanagerPayload, channel: DeliveryChannel | 'all'): NewNotification[] {
   return payload.alerts.map((alert) => {
     const name = alert.labels.alertname ?? 'alert';
     const fingerprint = alert.fingerprint ?? fingerprintOf(alert.labels);

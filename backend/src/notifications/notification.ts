@@ -5,14 +5,12 @@
  */
 import { DELIVERY_CHANNELS, type DeliveryChannel, type Notification } from '@data-streaming/protocol';
 
-export type { AlertmanagerWebhook as AlertmanagerPayload, Notification, Priority } from '@data-streaming/protocol';
-export type NotificationChannel = DeliveryChannel;
+export type { AlertmanagerWebhook as AlertmanagerPayload, DeliveryChannel, Notification, Priority } from '@data-streaming/protocol';
 
-export const isNotificationChannel = (value: unknown): value is NotificationChannel =>
-  (DELIVERY_CHANNELS as readonly unknown[]).includes(value);
+export const isDeliveryChannel = (value: unknown): value is DeliveryChannel => (DELIVERY_CHANNELS as readonly unknown[]).includes(value);
 
 /** What a producer asks for; the service adds id, time and the resolved channels. */
 export type NewNotification = Omit<Notification, 'id' | 'created_at' | 'channels' | 'idempotency_key'> & {
   idempotency_key?: string;
-  channel: NotificationChannel | 'all';
+  channel: DeliveryChannel | 'all';
 };

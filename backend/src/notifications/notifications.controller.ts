@@ -1,6 +1,7 @@
 /** HTTP edge of notifications: status, channels, send, the Alertmanager webhook and one notification by id. */
 import { ApiErrors, ApiJsonBody, ApiJsonResponse } from '../common/openapi';
 import {
+  DELIVERY_CHANNELS,
   alertmanagerWebhookSchema,
   sendNotificationSchema,
   type NotificationsStatus,
@@ -10,12 +11,12 @@ import {
 } from '@data-streaming/protocol';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Access } from '../auth/access.guard';
+import { Access } from '../common/access';
 import { ApiError } from '../common/api-error';
 import { parseBody } from '../common/parse-body';
 import { alertmanagerNotifications } from './alertmanager';
-import { isNotificationChannel } from './notification';
-import { NOTIFICATION_CHANNEL_NAMES, NotificationsService, type AcceptOutcome } from './notifications.service';
+import { isDeliveryChannel } from './notification';
+import { NotificationsService, type AcceptOutcome } from './notifications.service';
 import { RuleEngineService } from './rules/rule-engine.service';
 
 @ApiTags('notifications')
@@ -84,8 +85,8 @@ export class NotificationsController {
   @ApiJsonResponse(200, 'AlertmanagerResponse', 'One notification per alert')
   @ApiErrors('invalid_alertmanager_payload', 'bad_request', 'unauthorized', 'forbidden', 'notifications_disabled', 'outbox_unavailable')
   async alertmanager(@Body() body: unknown, @Query('channel') channel = 'all'): Promise<AlertmanagerResponse> {
-    if (channel !== 'all' && !isNotificationChannel(channel)) {
-      throw ApiError.badRequest(`channel: expected one of: ${[...NOTIFICATION_CHANNEL_NAMES, 'all'].join(', ')}`);
+    if (channel !== 'all' && !isDeliveryChannel(channel)) {
+      throw ApiError.badRequest(`channel: expected one of: ${[...DELIVERY_CHANNELS, 'all'].join(', ')}`);
     }
     const payload = parseBody(alertmanagerWebhookSchema, body, 'invalid_alertmanager_payload', 'the Alertmanager payload is invalid');
     const outcomes: AcceptOutcome[] = [];

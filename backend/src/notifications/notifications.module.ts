@@ -9,7 +9,7 @@ import { PublisherService } from '../bus/publisher.service';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { REDIS, type RedisConnection } from '../redis/redis.connection';
-import { DELIVERY_CHANNELS, type DeliveryChannel } from './channels/delivery-channel';
+import { DeliveryAdapters } from './channels/delivery-adapter';
 import { EmailChannel } from './channels/email.channel';
 import { SlackChannel } from './channels/slack.channel';
 import { StreamChannel, WEBSOCKET_NOTIFICATION_CHANNEL } from './channels/stream.channels';
@@ -17,16 +17,21 @@ import { DispatcherService } from './delivery/dispatcher.service';
 import { NotificationsController } from './notifications.controller';
 import { NotificationsService } from './notifications.service';
 import type { Outbox } from './outbox/outbox.port';
-import { OutboxRepository } from './outbox/outbox.repository';
+import { SqliteOutbox } from './outbox/sqlite.outbox';
 import { OUTBOX } from './outbox/outbox.token';
 import { RedisOutbox } from './outbox/redis.outbox';
 import { RuleEngineService } from './rules/rule-engine.service';
 import { RULE_STATES, RedisRuleStates, SqliteRuleStates, type RuleStateStore } from './rules/rule-state.store';
+import { BusModule } from '../bus/bus.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { MetricStoreModule } from '../metric-store/metric-store.module';
+import { RedisModule } from '../redis/redis.module';
 
 /** The SQLite file of the outbox and the rule state (one instance, no Redis). */
 const notificationsPath = (config: AppConfig): string => join(resolve(config.storage.data_dir), 'notifications.sqlite');
 
 @Module({
+  imports: [BusModule, MetricsModule, MetricStoreModule, RedisModule],
   controllers: [NotificationsController],
   providers: [
     {
@@ -35,7 +40,7 @@ const notificationsPath = (config: AppConfig): string => join(resolve(config.sto
       useFactory: (config: AppConfig, redis: RedisConnection | null): Outbox =>
         redis
           ? new RedisOutbox(redis, config.real_time_notifications.retention)
-          : new OutboxRepository(notificationsPath(config), config.storage.sqlite_cache_kb),
+          : new SqliteOutbox(notificationsPath(config), config.storage.sqlite_cache_kb),
     },
     {
       provide: RULE_STATES,
@@ -44,11 +49,11 @@ const notificationsPath = (config: AppConfig): string => join(resolve(config.sto
         redis ? new RedisRuleStates(redis) : new SqliteRuleStates(notificationsPath(config), config.storage.sqlite_cache_kb),
     },
     {
-      provide: DELIVERY_CHANNELS,
+      provide: DeliveryAdapters,
       inject: [APP_CONFIG, PublisherService],
-      useFactory: (config: AppConfig, publisher: PublisherService): DeliveryChannel[] => {
+      useFactory: (config: AppConfig, publisher: PublisherService): DeliveryAdapters => {
         const settings = config.real_time_notifications;
-        return [
+        return new DeliveryAdapters([
           new StreamChannel('websocket', WEBSOCKET_NOTIFICATION_CHANNEL, publisher),
           new StreamChannel('sse', settings.sse_stream, publisher),
           new EmailChannel({
@@ -58,7 +63,7 @@ const notificationsPath = (config: AppConfig): string => join(resolve(config.sto
             timeoutMs: settings.delivery_timeout * 1000,
           }),
           new SlackChannel(settings.slack_webhook_url),
-        ];
+        ]);
       },
     },
     DispatcherService,

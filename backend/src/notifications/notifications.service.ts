@@ -3,7 +3,7 @@
  * the dispatcher. The one entry for the send endpoint, the Alertmanager receiver and the rule engine. An outbox that
  * cannot be reached (Redis down) makes accepting and reading fail with 503 `outbox_unavailable`, to be retried.
  */
-import type { DeliveryChannelsReport, NotificationsStatus } from '@data-streaming/protocol';
+import { DELIVERY_CHANNELS, type DeliveryChannelsReport, type NotificationsStatus } from '@data-streaming/protocol';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../common/api-error';
@@ -11,14 +11,14 @@ import { redactError } from '../common/redact';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { StreamingMetrics } from '../metrics/streaming.metrics';
-import { DELIVERY_CHANNELS, type DeliveryChannel } from './channels/delivery-channel';
+import { DeliveryAdapters } from './channels/delivery-adapter';
 import { DispatcherService } from './delivery/dispatcher.service';
-import type { NewNotification, Notification, NotificationChannel, Priority } from './notification';
+import type { NewNotification, Notification, DeliveryChannel, Priority } from './notification';
 import type { InitialDelivery, Outbox, StoredNotification } from './outbox/outbox.port';
 import { OUTBOX } from './outbox/outbox.token';
 
 export type AcceptOutcome =
-  { id: string; deduplicated: boolean; channels: NotificationChannel[] } | { id: null; suppressed: true; reason: string };
+  { id: string; deduplicated: boolean; channels: DeliveryChannel[] } | { id: null; suppressed: true; reason: string };
 
 export type NotificationSource = 'api' | 'rule' | 'alertmanager';
 
@@ -29,33 +29,30 @@ const OUTBOX_RETRY_AFTER_SECONDS = 5;
 @Injectable()
 export class NotificationsService {
   private readonly logger = new Logger(NotificationsService.name);
-  private readonly channels: Map<NotificationChannel, DeliveryChannel>;
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
     @Inject(OUTBOX) private readonly outbox: Outbox,
-    @Inject(DELIVERY_CHANNELS) channels: DeliveryChannel[],
+    private readonly channels: DeliveryAdapters,
     private readonly dispatcher: DispatcherService,
     private readonly metrics: StreamingMetrics,
-  ) {
-    this.channels = new Map(channels.map((channel) => [channel.name, channel]));
-  }
+  ) {}
 
   get enabled(): boolean {
     return this.config.real_time_notifications.enabled;
   }
 
   /** Channels switched on in `notification_channels`. */
-  enabledChannels(): NotificationChannel[] {
+  enabledChannels(): DeliveryChannel[] {
     return [...this.config.real_time_notifications.notification_channels];
   }
 
   /** The enabled channels that can deliver now (email and Slack only when configured): what /notifications/status lists. */
-  deliverableChannels(): NotificationChannel[] {
+  deliverableChannels(): DeliveryChannel[] {
     return this.enabledChannels().filter((channel) => this.readiness(channel).configured);
   }
 
-  readiness(channel: NotificationChannel): { enabled: boolean; configured: boolean; reason?: string } {
+  readiness(channel: DeliveryChannel): { enabled: boolean; configured: boolean; reason?: string } {
     const enabled = this.config.real_time_notifications.notification_channels.includes(channel);
     const readiness = this.channels.get(channel)?.readiness() ?? { configured: false, reason: 'unknown channel' };
     return { enabled, ...readiness };
@@ -79,7 +76,7 @@ export class NotificationsService {
     const deliveries = this.deliveriesFor(input.channel, strict);
     if (deliveries.length === 0) {
       throw new ApiError(400, 'no_channel', 'no enabled and configured channel can deliver this notification', {
-        channels: Object.fromEntries(NOTIFICATION_CHANNEL_NAMES.map((name) => [name, this.readiness(name)])),
+        channels: Object.fromEntries(DELIVERY_CHANNELS.map((name) => [name, this.readiness(name)])),
       });
     }
     const notification: Notification = {
@@ -103,7 +100,7 @@ export class NotificationsService {
     return { id, deduplicated: !created, channels: notification.channels };
   }
 
-  private deliveriesFor(target: NotificationChannel | 'all', strict: boolean): InitialDelivery[] {
+  private deliveriesFor(target: DeliveryChannel | 'all', strict: boolean): InitialDelivery[] {
     if (target === 'all') {
       return this.deliverableChannels().map((channel) => ({ channel }));
     }
@@ -137,7 +134,7 @@ export class NotificationsService {
       this.stored(this.outbox.channelHistory()),
       this.counts(),
     ]);
-    return NOTIFICATION_CHANNEL_NAMES.map((name) => {
+    return DELIVERY_CHANNELS.map((name) => {
       const failure = lastFailure.get(name);
       const success = lastSuccess.get(name);
       return {
@@ -166,5 +163,3 @@ export class NotificationsService {
     }
   }
 }
-
-export const NOTIFICATION_CHANNEL_NAMES: readonly NotificationChannel[] = ['websocket', 'sse', 'email', 'slack'];

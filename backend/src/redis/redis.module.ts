@@ -1,11 +1,10 @@
 /** Provides REDIS: the RedisConnection when DATA_STREAMING_REDIS_URL is set, null otherwise (one process, in memory). */
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { LeadershipService } from './leadership.service';
 import { REDIS, RedisConnection } from './redis.connection';
 
-@Global()
 @Module({
   providers: [
     {

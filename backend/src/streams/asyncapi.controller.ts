@@ -1,7 +1,7 @@
 /** GET /asyncapi.json: the AsyncAPI 3.0 document of the streaming API, built once for this configuration. */
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Access } from '../auth/access.guard';
+import { Access } from '../common/access';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { SERVICE_VERSION } from '../common/version';

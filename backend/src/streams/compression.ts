@@ -12,9 +12,9 @@
  * Messages under the threshold go out uncompressed: deflate costs more than it saves on a few hundred bytes.
  */
 import { constants, crc32, deflateRawSync } from 'node:zlib';
-import { httpChunk, type StreamMessage } from '../bus/stream-message';
+import type { StreamMessage } from '../bus/stream-message';
+import { httpChunk, textFrame } from '../common/framing';
 import { fromPool, type Allocate } from '../common/allocate';
-import { textFrame } from './websocket/frame';
 
 export interface CompressionSettings {
   /** zlib level, 1 (fastest) to 9. */

@@ -4,7 +4,9 @@
  * the modules that use it.
  */
 import { Injectable } from '@nestjs/common';
-import type { Pool } from './connection-registry';
+import type { Pool } from './connection-limits';
+import type { Subscriber } from './fanout/subscriber';
+import type { StartPoint } from './subscription-request';
 
 export interface LiveChannel {
   /** The bus channel. */
@@ -14,6 +16,21 @@ export interface LiveChannel {
   compression?: boolean;
   /** The state a new subscriber starts from, sent as a `snapshot` frame after the welcome. */
   snapshot?: () => { id: string; data: unknown };
+  /** The channel the snapshot frame names, when not the bus channel (a high-frequency stream's own name). */
+  label?: string;
+}
+
+/**
+ * Send the snapshot, then go live: the fan-out's `beforeLive` for a fresh subscriber of a live channel that has a
+ * state. One that resumes (since, Last-Event-ID) already has the state, and one from a time replays history instead.
+ */
+export function snapshotFirst(live: LiveChannel, start: StartPoint): ((subscriber: Subscriber) => void) | undefined {
+  const snapshot = live.snapshot;
+  if (!snapshot || start.since !== undefined || start.from !== undefined) return undefined;
+  return (subscriber) => {
+    const { id, data } = snapshot();
+    subscriber.control({ kind: 'snapshot', channel: live.label ?? live.channel, id, data }, id);
+  };
 }
 
 export interface LiveChannelFamily {

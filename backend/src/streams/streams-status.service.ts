@@ -28,7 +28,7 @@ import type { AppConfig } from '../config/config.schema';
 import { StreamingMetrics } from '../metrics/streaming.metrics';
 import { REDIS, type RedisConnection } from '../redis/redis.connection';
 import { ClusterReporter, REPORT_INTERVAL_MS, type ClusterFigures, type InstanceFigures } from './cluster-status';
-import { ConnectionRegistry } from './connection-registry';
+import { ConnectionLimits } from './connection-limits';
 import { FanoutService } from './fanout/fanout.service';
 import { historyCursor } from './subscription-request';
 
@@ -45,7 +45,7 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
     @Inject(BUS) private readonly bus: Bus,
     private readonly fanout: FanoutService,
     private readonly publisher: PublisherService,
-    private readonly registry: ConnectionRegistry,
+    private readonly connections: ConnectionLimits,
     private readonly metrics: StreamingMetrics,
     @Inject(REDIS) redis: RedisConnection | null,
   ) {
@@ -67,8 +67,8 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
 
   /** This instance's counts, as reported to the cluster. */
   private figures(): Omit<InstanceFigures, 'instance' | 'updated_at'> {
-    const websocket = this.registry.count('websocket');
-    const sse = this.registry.count('sse');
+    const websocket = this.connections.count('websocket');
+    const sse = this.connections.count('sse');
     const channels: InstanceFigures['channels'] = {};
     for (const channel of this.config.websocket.channels) {
       const counts = this.fanout.subscriberCounts(channel);
@@ -152,7 +152,7 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
     const dead = await this.metrics.deadPeers.get();
     return {
       enabled: settings.enabled,
-      connections: this.registry.count('websocket'),
+      connections: this.connections.count('websocket'),
       max_connections: settings.max_connections,
       per_channel: Object.fromEntries(settings.channels.map((channel) => [channel, this.fanout.subscriberCounts(channel).websocket])),
       heartbeat_interval_seconds: settings.heartbeat_interval,

@@ -1,16 +1,11 @@
-import { Access } from '../auth/access.guard';
 import { ApiErrors, ApiJsonResponse } from '../common/openapi';
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { WireEvent } from '../bus/stream-message';
 import type { HistoryPage } from '@data-streaming/protocol';
 import { ApiError } from '../common/api-error';
-import { highFrequencyChannel } from '../config/channels';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
-import { HighFrequencyService } from './high-frequency/high-frequency.service';
-import { SseService } from './sse/sse.service';
 import { StreamsStatusService } from './streams-status.service';
 import { historyRequest, unknownChannel } from './subscription-request';
 
@@ -20,8 +15,6 @@ export class StreamsController {
   constructor(
     @InjectConfig() private readonly config: AppConfig,
     private readonly status: StreamsStatusService,
-    private readonly highFrequency: HighFrequencyService,
-    private readonly sse: SseService,
   ) {}
 
   @Get('streams')
@@ -68,30 +61,5 @@ export class StreamsController {
   @ApiJsonResponse(200, 'WebsocketStatus', 'Connections, limits and heartbeat')
   websocketStatus(): Promise<Record<string, unknown>> {
     return this.status.websocket();
-  }
-
-  @Get('streams/high_frequency/:name')
-  @Access('subscription')
-  @ApiOperation({ summary: 'A high-frequency stream as SSE: a snapshot, then the changed keys every update_rate seconds' })
-  @ApiParam({ name: 'name', example: 'system_metrics' })
-  @ApiProduces('text/event-stream')
-  async highFrequencyStream(@Param('name') name: string, @Req() request: Request, @Res() response: Response): Promise<void> {
-    const settings = this.config.high_frequency_streams;
-    if (!settings.enabled) throw ApiError.notFound('high_frequency_disabled', 'high-frequency streams are disabled');
-    if (!this.highFrequency.has(name)) throw unknownChannel('high-frequency stream', name, settings.streams);
-    await this.sse.open(request, response, highFrequencyChannel(name), {
-      names: [highFrequencyChannel(name)],
-      compression: settings.compression_enabled,
-      attach: {
-        policy: { immediate: settings.priority === 'high' },
-        beforeLive: (subscriber) => {
-          // A fresh subscriber starts from the full state; a resuming one already had it, one from a time replays history.
-          if (request.header('last-event-id') !== undefined || request.query.since !== undefined || request.query.from !== undefined)
-            return;
-          const snapshot = this.highFrequency.snapshot(name);
-          subscriber.control({ kind: 'snapshot', channel: name, id: snapshot.id, data: { values: snapshot.values } }, snapshot.id);
-        },
-      },
-    });
   }
 }

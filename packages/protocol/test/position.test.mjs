@@ -21,7 +21,7 @@ describe('positions', () => {
           position = parsePosition(text);
         } catch (error) {
           assert.ok(error instanceof InvalidPositionError);
-          assert.ok(error.message.length < 200);
+          assert.equal(error.message, `"${text.slice(0, 80)}" is not a position: expected epoch:offset, e.g. m4k2x9a1:1042`);
           return;
         }
         assert.equal(formatPosition(position.epoch, position.offset), text);
@@ -30,8 +30,11 @@ describe('positions', () => {
     );
   });
 
-  it('refuses offsets past the safe integers and leading zeros', () => {
-    for (const text of ['abc:9007199254740993', 'abc:01', 'abc:-1', 'ABC:1', 'abc:1.5', ' abc:1', 'abc:1 ']) {
+  it('reads the documented example, and refuses empty parts, extra colons, paths, offsets past the safe integers and leading zeros', () => {
+    assert.deepEqual(parsePosition('m4k2x9a1:1042'), { epoch: 'm4k2x9a1', offset: 1042 });
+    assert.deepEqual(parsePosition('abc:0'), { epoch: 'abc', offset: 0 });
+    const refused = ['', ':1', 'abc:', 'a:1:2', '../../etc/passwd', 'a b:1', 'abc:99999999999999999'];
+    for (const text of [...refused, 'abc:9007199254740993', 'abc:01', 'abc:-1', 'ABC:1', 'abc:1.5', ' abc:1', 'abc:1 ']) {
       assert.throws(() => parsePosition(text), InvalidPositionError);
     }
   });

@@ -1,7 +1,7 @@
 /** Email over SMTP with nodemailer: a pooled transport whose connection, greeting and socket timeouts fit the attempt. */
 import { createTransport, type Transporter } from 'nodemailer';
 import type { Notification } from '../notification';
-import { DeliveryError, describeNotification, type DeliveryChannel } from './delivery-channel';
+import { DeliveryError, describeNotification, type DeliveryAdapter } from './delivery-adapter';
 
 export interface EmailSettings {
   smtpUrl: string;
@@ -10,7 +10,7 @@ export interface EmailSettings {
   timeoutMs: number;
 }
 
-export class EmailChannel implements DeliveryChannel {
+export class EmailChannel implements DeliveryAdapter {
   readonly name = 'email' as const;
   private transport: Transporter | undefined;
 

@@ -3,11 +3,11 @@
  * errors are retried; any other 4xx fails for good with Slack's reason.
  */
 import type { Notification } from '../notification';
-import { DeliveryError, describeNotification, type DeliveryChannel } from './delivery-channel';
+import { DeliveryError, describeNotification, type DeliveryAdapter } from './delivery-adapter';
 
 const COLORS = { critical: '#d32f2f', warning: '#f9a825', info: '#1e88e5' } as const;
 
-export class SlackChannel implements DeliveryChannel {
+export class SlackChannel implements DeliveryAdapter {
   readonly name = 'slack' as const;
 
   constructor(private readonly webhookUrl: string) {}

@@ -3,14 +3,14 @@
  * (`real_time_notifications.sse_stream`). Both go through the bus, so history and resume apply.
  */
 import type { PublisherService } from '../../bus/publisher.service';
-import type { Notification, NotificationChannel } from '../notification';
-import type { DeliveryChannel } from './delivery-channel';
+import type { Notification, DeliveryChannel } from '../notification';
+import type { DeliveryAdapter } from './delivery-adapter';
 
 export const WEBSOCKET_NOTIFICATION_CHANNEL = 'system_alerts';
 
-export class StreamChannel implements DeliveryChannel {
+export class StreamChannel implements DeliveryAdapter {
   constructor(
-    readonly name: NotificationChannel,
+    readonly name: DeliveryChannel,
     private readonly busChannel: string,
     private readonly publisher: PublisherService,
   ) {}

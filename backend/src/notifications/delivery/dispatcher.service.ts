@@ -10,8 +10,7 @@ import { redactError } from '../../common/redact';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
 import { StreamingMetrics } from '../../metrics/streaming.metrics';
-import { DELIVERY_CHANNELS, DeliveryError, type DeliveryChannel } from '../channels/delivery-channel';
-import type { NotificationChannel } from '../notification';
+import { DeliveryAdapters, DeliveryError } from '../channels/delivery-adapter';
 import { OUTBOX } from '../outbox/outbox.token';
 import type { ClaimedDelivery, Outbox } from '../outbox/outbox.port';
 
@@ -28,7 +27,6 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
 @Injectable()
 export class DispatcherService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DispatcherService.name);
-  private readonly channels: Map<NotificationChannel, DeliveryChannel>;
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private purger: NodeJS.Timeout | undefined;
@@ -42,11 +40,9 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
   constructor(
     @InjectConfig() private readonly config: AppConfig,
     @Inject(OUTBOX) private readonly outbox: Outbox,
-    @Inject(DELIVERY_CHANNELS) channels: DeliveryChannel[],
+    private readonly channels: DeliveryAdapters,
     private readonly metrics: StreamingMetrics,
-  ) {
-    this.channels = new Map(channels.map((channel) => [channel.name, channel]));
-  }
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.real_time_notifications.enabled) return;
@@ -207,6 +203,6 @@ export class DispatcherService implements OnApplicationBootstrap, OnApplicationS
     };
     await Promise.race([settled(), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
     clearTimeout(timer);
-    for (const channel of this.channels.values()) channel.close?.();
+    for (const channel of this.channels.all()) channel.close?.();
   }
 }

@@ -1,17 +1,17 @@
 /**
  * The outbox port: where accepted notifications and their per-channel deliveries are kept until delivered. Two
- * adapters: SQLite local to one process (OutboxRepository) and Redis shared by every instance (RedisOutbox), picked
+ * adapters: SQLite local to one process (SqliteOutbox) and Redis shared by every instance (RedisOutbox), picked
  * by notifications.module.ts. Every method is asynchronous; a store that cannot be reached rejects.
  */
 import { Logger } from '@nestjs/common';
 import { notificationSchema } from '@data-streaming/protocol';
-import type { Notification, NotificationChannel, Priority } from '../notification';
+import type { Notification, DeliveryChannel, Priority } from '../notification';
 
 export type DeliveryState = 'pending' | 'delivered' | 'failed';
 
 export interface DeliveryRow {
   notification_id: string;
-  channel: NotificationChannel;
+  channel: DeliveryChannel;
   state: DeliveryState;
   attempts: number;
   next_attempt_at: number;
@@ -22,12 +22,12 @@ export interface DeliveryRow {
 
 export interface ClaimedDelivery {
   notification: Notification;
-  channel: NotificationChannel;
+  channel: DeliveryChannel;
   attempts: number;
 }
 
 export interface InitialDelivery {
-  channel: NotificationChannel;
+  channel: DeliveryChannel;
   /** A channel that cannot deliver (not configured) is recorded as failed at once, with its reason. */
   failed?: string;
 }
@@ -39,7 +39,7 @@ export interface StoredNotification {
 }
 
 export interface DeliveryCount {
-  channel: NotificationChannel;
+  channel: DeliveryChannel;
   state: DeliveryState;
   count: number;
 }
@@ -88,9 +88,9 @@ export interface Outbox {
   /** Takes up to `limit` due deliveries for `leaseMs`, most urgent first, counting the attempt. */
   claimDue(limit: number, leaseMs: number, now?: number): Promise<ClaimedDelivery[]>;
   /** The mark* methods only act on a delivery still pending: a finished delivery keeps its outcome. */
-  markDelivered(id: string, channel: NotificationChannel, now?: number): Promise<void>;
-  markRetry(id: string, channel: NotificationChannel, nextAt: number, error: string, now?: number): Promise<void>;
-  markFailed(id: string, channel: NotificationChannel, error: string, now?: number): Promise<void>;
+  markDelivered(id: string, channel: DeliveryChannel, now?: number): Promise<void>;
+  markRetry(id: string, channel: DeliveryChannel, nextAt: number, error: string, now?: number): Promise<void>;
+  markFailed(id: string, channel: DeliveryChannel, error: string, now?: number): Promise<void>;
   find(id: string): Promise<StoredNotification | undefined>;
   /** Deliveries per channel and state; combinations with no delivery are left out. */
   counts(): Promise<DeliveryCount[]>;

@@ -21,7 +21,7 @@
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import type { RedisConnection } from '../../redis/redis.connection';
-import { isNotificationChannel, type Notification, type NotificationChannel } from '../notification';
+import { isDeliveryChannel, type Notification, type DeliveryChannel } from '../notification';
 import {
   CORRUPT_NOTIFICATION,
   readStoredNotification,
@@ -213,7 +213,7 @@ function deliveryRow(id: string, flat: string[]): DeliveryRow | undefined {
   const number = (name: string) => Number(fields.get(name));
   const channel = fields.get('channel');
   const state = fields.get('state');
-  if (!isNotificationChannel(channel) || !isDeliveryState(state)) return undefined;
+  if (!isDeliveryChannel(channel) || !isDeliveryState(state)) return undefined;
   return {
     notification_id: id,
     channel,
@@ -264,7 +264,7 @@ export class RedisOutbox implements Outbox {
 
   async claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<ClaimedDelivery[]> {
     if (limit <= 0) return [];
-    const claimed = (await this.run(CLAIM, limit, now, now + leaseMs, RANKS)) as [string, NotificationChannel, number, string][];
+    const claimed = (await this.run(CLAIM, limit, now, now + leaseMs, RANKS)) as [string, DeliveryChannel, number, string][];
     const deliveries: ClaimedDelivery[] = [];
     for (const [id, channel, attempts, payload] of claimed) {
       const notification = readStoredNotification(payload, `the Redis outbox (notification ${id})`);
@@ -275,15 +275,15 @@ export class RedisOutbox implements Outbox {
     return deliveries;
   }
 
-  markDelivered(id: string, channel: NotificationChannel, now = Date.now()): Promise<void> {
+  markDelivered(id: string, channel: DeliveryChannel, now = Date.now()): Promise<void> {
     return this.mark(id, channel, 'delivered', now, 0, '');
   }
 
-  markRetry(id: string, channel: NotificationChannel, nextAt: number, error: string, now = Date.now()): Promise<void> {
+  markRetry(id: string, channel: DeliveryChannel, nextAt: number, error: string, now = Date.now()): Promise<void> {
     return this.mark(id, channel, 'retry', now, nextAt, error);
   }
 
-  markFailed(id: string, channel: NotificationChannel, error: string, now = Date.now()): Promise<void> {
+  markFailed(id: string, channel: DeliveryChannel, error: string, now = Date.now()): Promise<void> {
     return this.mark(id, channel, 'failed', now, 0, error);
   }
 
@@ -302,7 +302,7 @@ export class RedisOutbox implements Outbox {
   async counts(): Promise<DeliveryCount[]> {
     const counts = await this.redis.command.hgetall(this.key('counts'));
     return Object.entries(counts).flatMap(([field, value]) => {
-      const [channel, state] = field.split('|') as [NotificationChannel, DeliveryState];
+      const [channel, state] = field.split('|') as [DeliveryChannel, DeliveryState];
       const count = Number(value);
       return count > 0 ? [{ channel, state, count }] : [];
     });
@@ -346,7 +346,7 @@ export class RedisOutbox implements Outbox {
 
   private async mark(
     id: string,
-    channel: NotificationChannel,
+    channel: DeliveryChannel,
     outcome: 'delivered' | 'retry' | 'failed',
     now: number,
     nextAt: number,

@@ -15,10 +15,10 @@ import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
 import { MetricStoreService } from '../../metric-store/metric-store.service';
 import { LeadershipService } from '../../redis/leadership.service';
-import type { NotificationChannel, Priority } from '../notification';
+import type { DeliveryChannel, Priority } from '../notification';
 import { NotificationsService } from '../notifications.service';
 import type { RuleStatus } from '@data-streaming/protocol';
-import { comparisonsOf, evaluateCondition, metricsOf, parseCondition, type Condition } from './condition';
+import { comparisonsOf, evaluateCondition, metricsOf, parseCondition, type Condition } from '../../common/condition';
 import { RULE_STATES, type PersistedRuleState, type RuleStateStore } from './rule-state.store';
 
 export type RuleState = 'inactive' | 'pending' | 'firing';
@@ -28,7 +28,7 @@ interface Rule {
   text: string;
   condition: Condition;
   metrics: string[];
-  channel: NotificationChannel | 'all';
+  channel: DeliveryChannel | 'all';
   priority: Priority;
   forMs: number;
   cooldownMs: number;

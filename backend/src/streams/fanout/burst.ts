@@ -5,7 +5,8 @@
  * exactly as if they had been written one by one. Under light load a burst is one message; under heavy load bursts
  * grow by themselves, which is batching only under pressure.
  */
-import { httpChunk, type StreamMessage } from '../../bus/stream-message';
+import type { StreamMessage } from '../../bus/stream-message';
+import { httpChunk } from '../../common/framing';
 import type { Compressor, GzipPiece, WindowBits } from '../compression';
 
 export class Burst {

@@ -96,7 +96,7 @@ export class FanoutService implements OnApplicationShutdown {
       closedSlow: (slow) => {
         this.logger.warn(
           `Closing slow ${slow.transport} subscriber of ${channel}: past ${maxQueueBytes} unsent bytes, its connection took nothing while the service kept up, or its backlog passed the history`,
-          { component: slow.transport, channel },
+          { component: slow.transport, channel, connection: slow.connection },
         );
         this.detach(slow);
       },

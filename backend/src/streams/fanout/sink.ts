@@ -11,8 +11,14 @@ import type { Burst } from './burst';
 /** Control messages: every frame that is not an event (the protocol's welcome, snapshot and error frames). */
 export type ControlMessage = ControlFrame;
 
+/** Connections made by this process, for the ids in its log lines (`ws-17`, `sse-4`). */
+let connections = 0;
+export const nextConnectionId = (transport: Transport): string => `${transport === 'websocket' ? 'ws' : 'sse'}-${++connections}`;
+
 export interface Sink {
   readonly transport: Transport;
+  /** The connection's id in log lines (`ws-17`): unique in this process. */
+  readonly connection: string;
   /** Bytes handed to the connection and not yet sent to the network. */
   bufferedBytes(): number;
   /** Bytes the network has taken from the connection so far (written less buffered). */

@@ -9,6 +9,7 @@ import { Subscriber, type DeliveryPolicy, type SubscriberHost } from './subscrib
 /** A connection whose buffer the test fills and drains, like a socket the kernel has not emptied yet. */
 class ManualSink implements Sink {
   readonly transport = 'websocket' as const;
+  readonly connection = 'ws-test';
   readonly busyAbove = 1000;
   readonly writes: StreamMessage[][] = [];
   readonly controls: ControlMessage[] = [];

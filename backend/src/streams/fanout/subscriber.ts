@@ -80,6 +80,11 @@ export class Subscriber {
     return this.sink.transport;
   }
 
+  /** The connection's id in log lines. */
+  get connection(): string {
+    return this.sink.connection;
+  }
+
   /**
    * Offers a live message. Returns true when it was written at once (the caller records latency once per
    * broadcast for those), false when it was queued, held or dropped.

@@ -1,4 +1,4 @@
-import { Access } from '../../auth/access.guard';
+import { Access } from '../../common/access';
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -7,7 +7,7 @@ import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
 import { ApiError } from '../../common/api-error';
 import { unknownChannel } from '../subscription-request';
-import { ConnectionRegistry } from '../connection-registry';
+import { ConnectionLimits } from '../connection-limits';
 import { SseService } from './sse.service';
 
 @ApiTags('streams')
@@ -17,7 +17,7 @@ export class SseController {
   constructor(
     @InjectConfig() private readonly config: AppConfig,
     private readonly sse: SseService,
-    private readonly registry: ConnectionRegistry,
+    private readonly connections: ConnectionLimits,
   ) {}
 
   @Get(':stream')
@@ -28,9 +28,9 @@ export class SseController {
     if (!this.config.sse.enabled) throw ApiError.notFound('sse_disabled', 'SSE streaming is disabled');
     const channel = sseSource(this.config, stream);
     if (channel === undefined) {
-      this.registry.refused('sse', 'unknown_channel');
+      this.connections.refused('sse', 'unknown_channel');
       throw unknownChannel('SSE stream', stream, [...this.config.sse.streams, ...this.config.websocket.channels]);
     }
-    await this.sse.open(request, response, channel, { names: [stream, channel], compression: this.config.sse.compression_enabled });
+    await this.sse.open(request, response, { channel }, { names: [stream, channel], compression: this.config.sse.compression_enabled });
   }
 }

@@ -1,30 +1,26 @@
 /**
- * Server-Sent Events connections: admission (limit, resume position or start time), the response headers, keep-alive
+ * Server-Sent Events connections: the shared admission step (admission.ts), the response headers, keep-alive
  * comments, and handing the stream to the fan-out. Used by /sse/{stream} and /streams/high_frequency/{name}.
  */
 import { CLOSE } from '@data-streaming/protocol';
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { BUS, type Bus } from '../../bus/bus.port';
-import { AccessControl } from '../../auth/access-control';
-import { ApiError } from '../../common/api-error';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
 import { Compressor, GzipStream } from '../compression';
-import { ConnectionRegistry, type Pool } from '../connection-registry';
+import { ConnectionLimits } from '../connection-limits';
 import { FanoutService, type AttachOptions } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
-import { queryText, startPoint, type StartPoint } from '../subscription-request';
-import { RETRY_AFTER_SECONDS, SHUTTING_DOWN_RETRY_AFTER_SECONDS } from '../websocket/close-codes';
+import { queryText } from '../subscription-request';
+import { Admission } from '../admission';
+import { snapshotFirst, type LiveChannel } from '../live-channels';
 import { SseSink } from './sse.sink';
 
 export interface SseStreamOptions {
   /** The names a credential may be granted this stream by: its path name and the bus channel. */
   names: readonly string[];
   compression: boolean;
-  attach?: Omit<AttachOptions, 'since' | 'from'>;
-  /** A second pool the stream counts against (dashboard viewers). */
-  pool?: Exclude<Pool, 'websocket' | 'sse'>;
+  attach?: Omit<AttachOptions, 'since' | 'from' | 'beforeLive'>;
 }
 
 /** Whether an Accept-Encoding header admits gzip (not refused with q=0). */
@@ -44,10 +40,9 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
-    @Inject(BUS) private readonly bus: Bus,
     private readonly fanout: FanoutService,
-    private readonly registry: ConnectionRegistry,
-    private readonly access: AccessControl,
+    private readonly connections: ConnectionLimits,
+    private readonly admission: Admission,
     private readonly compressor: Compressor,
   ) {
     this.keepAlive = setInterval(() => {
@@ -56,40 +51,25 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     this.keepAlive.unref();
   }
 
-  /** Opens an SSE stream of `channel` on `response`; throws ApiError before any byte is written when refused. */
-  async open(request: Request, response: Response, channel: string, options: SseStreamOptions): Promise<void> {
-    if (this.registry.draining)
-      throw ApiError.unavailable('shutting_down', 'the service is shutting down', SHUTTING_DOWN_RETRY_AFTER_SECONDS);
-    const token = typeof request.query.token === 'string' ? request.query.token : undefined;
-    const principal = this.access.subscribe(request, options.names, { query: token });
-    let start: StartPoint;
-    try {
-      start = startPoint(this.bus, channel, {
+  /**
+   * Opens an SSE stream of `live.channel` on `response` (a fresh subscriber of a live channel with a state gets its
+   * snapshot first, and counts against its pool); throws ApiError before any byte is written when refused.
+   */
+  async open(request: Request, response: Response, live: LiveChannel, options: SseStreamOptions): Promise<void> {
+    const { channel } = live;
+    const { principal, start, release } = this.admission.admit({
+      transport: 'sse',
+      request,
+      channel,
+      names: options.names,
+      credential: { query: typeof request.query.token === 'string' ? request.query.token : undefined },
+      asked: {
         since: queryText(request.query, 'since'),
         from: queryText(request.query, 'from'),
         lastEventId: request.header('last-event-id'),
-      });
-    } catch (error) {
-      this.registry.refused('sse', 'bad_position');
-      throw error;
-    }
-    const pool = options.pool;
-    for (const [taken, name] of [[pool, 'dashboard viewer'] as const, ['sse', 'SSE connection'] as const]) {
-      if (taken === undefined || this.registry.tryAcquire(taken)) continue;
-      if (pool !== undefined && taken === 'sse') this.registry.release(pool);
-      this.registry.refused('sse', 'max_connections', taken);
-      const limit = this.registry.limit(taken);
-      throw ApiError.unavailable('max_connections', `${name} limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit });
-    }
-    // Last, so that an attempt refused for anything else takes nothing from the connection rate.
-    try {
-      this.access.admit(request, principal);
-    } catch (error) {
-      this.registry.release('sse');
-      if (pool !== undefined) this.registry.release(pool);
-      this.registry.refused('sse', 'rate_limited');
-      throw error;
-    }
+      },
+      ...(live.pool ? { pool: live.pool } : {}),
+    });
 
     const gzip = options.compression && acceptsGzip(request.header('accept-encoding')) ? new GzipStream() : undefined;
     response.status(200);
@@ -108,25 +88,19 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
     let subscriber: Subscriber | undefined;
     const connection = { closed: false };
     // A subscriber token ends the stream when it expires; the client resumes with a new one and Last-Event-ID.
-    const expiry =
-      principal?.expiresAt === undefined
-        ? undefined
-        : setTimeout(
-            () => sink.end({ kind: 'error', code: CLOSE.TOKEN_EXPIRED, reason: 'token_expired', message: 'the subscriber token expired' }),
-            Math.max(0, principal.expiresAt - Date.now()),
-          );
-    expiry?.unref();
+    const expiry = this.admission.onExpiry(principal, () =>
+      sink.end({ kind: 'error', code: CLOSE.TOKEN_EXPIRED, reason: 'token_expired', message: 'the subscriber token expired' }),
+    );
     response.on('close', () => {
       clearTimeout(expiry);
       connection.closed = true;
       this.streams.delete(sink);
-      this.registry.release('sse');
-      if (pool) this.registry.release(pool);
+      release();
       if (subscriber) this.fanout.detach(subscriber);
     });
     sink.write(`retry: ${this.config.sse.retry_timeout}\n\n`);
     try {
-      subscriber = await this.fanout.attach(channel, sink, { ...options.attach, ...start });
+      subscriber = await this.fanout.attach(channel, sink, { ...options.attach, ...start, beforeLive: snapshotFirst(live, start) });
       if (connection.closed) this.fanout.detach(subscriber);
     } catch (error) {
       this.logger.warn(`SSE subscription to ${channel} failed: ${(error as Error).message}`);
@@ -135,7 +109,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
   }
 
   beforeApplicationShutdown(): void {
-    this.registry.draining = true;
+    this.connections.draining = true;
     for (const sink of this.streams) {
       sink.end(
         { kind: 'error', code: CLOSE.GOING_AWAY, reason: 'going_away', message: 'server shutting down; reconnect after retry' },

@@ -8,10 +8,11 @@
 import { CLOSE } from '@data-streaming/protocol';
 import type { Response } from 'express';
 import type { Socket } from 'node:net';
-import { httpChunk, type StreamMessage } from '../../bus/stream-message';
+import type { StreamMessage } from '../../bus/stream-message';
+import { httpChunk } from '../../common/framing';
 import { GZIP_HEADER, gzipPiece, type Compressor, type GzipPiece, type GzipStream } from '../compression';
 import type { Burst } from '../fanout/burst';
-import type { ControlMessage, Sink } from '../fanout/sink';
+import { nextConnectionId, type ControlMessage, type Sink } from '../fanout/sink';
 import { SLOW_CONSUMER_CLOSE_GRACE_MS } from '../websocket/close-codes';
 
 export function controlEvent(message: ControlMessage, id?: string): string {
@@ -25,6 +26,7 @@ const KEEP_ALIVE_PIECE_CHUNK = httpChunk(KEEP_ALIVE_PIECE.segment);
 
 export class SseSink implements Sink {
   readonly transport = 'sse' as const;
+  readonly connection = nextConnectionId('sse');
 
   readonly busyAbove: number;
   /** The socket, when events can be written to it as chunks (headers sent, chunked coding, nothing queued). */

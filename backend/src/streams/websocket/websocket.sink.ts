@@ -12,7 +12,7 @@ import type { WebSocket } from 'ws';
 import type { StreamMessage } from '../../bus/stream-message';
 import type { Compressor, WindowBits } from '../compression';
 import type { Burst } from '../fanout/burst';
-import type { ControlMessage, Sink } from '../fanout/sink';
+import { nextConnectionId, type ControlMessage, type Sink } from '../fanout/sink';
 import { SLOW_CONSUMER_CLOSE_GRACE_MS } from './close-codes';
 
 const OPEN = 1;
@@ -37,6 +37,7 @@ const writeChunkByChunk = (tcp: Duplex): void => {
 
 export class WebSocketSink implements Sink {
   readonly transport = 'websocket' as const;
+  readonly connection = nextConnectionId('websocket');
   private readonly batchPrefix: Buffer;
   readonly busyAbove: number;
 

@@ -4,7 +4,9 @@
  */
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
-import { ApiError, type ErrorBody } from './api-error';
+import { ApiError, type ErrorBody } from '../common/api-error';
+import type { IncomingMessage } from 'node:http';
+import { requestIdOf } from './request-id';
 
 interface BodyParserError {
   type: string;
@@ -63,14 +65,20 @@ export function toApiError(error: unknown): ApiError {
 }
 
 @Catch()
-export class HttpExceptionFilter implements ExceptionFilter {
-  private readonly logger = new Logger('HttpExceptionFilter');
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ErrorFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const error = toApiError(exception);
     if (error.status >= 500 && !(exception instanceof ApiError) && !(exception instanceof HttpException)) {
-      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+      const request = host.switchToHttp().getRequest<IncomingMessage>();
+      // The path without its query, which may carry a token.
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception), {
+        request: requestIdOf(request),
+        method: request.method,
+        path: (request.url ?? '').split('?')[0],
+      });
     }
     if (response.headersSent) {
       response.end();

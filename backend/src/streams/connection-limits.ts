@@ -19,10 +19,10 @@ const LIMIT_KEYS: Readonly<Record<Pool, string>> = {
 };
 
 @Injectable()
-export class ConnectionRegistry {
+export class ConnectionLimits {
   private readonly open: Record<Pool, number> = { websocket: 0, sse: 0, dashboard: 0 };
   private readonly limits: Record<Pool, number>;
-  private readonly logger = new Logger(ConnectionRegistry.name);
+  private readonly logger = new Logger(ConnectionLimits.name);
   /** Per transport and reason: refusals since the last line about them, and when that was. */
   private readonly refusals = new Map<string, { count: number; loggedAt: number }>();
   draining = false;

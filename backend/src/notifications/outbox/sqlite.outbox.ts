@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../../storage/sqlite';
-import type { Notification, NotificationChannel } from '../notification';
+import type { Notification, DeliveryChannel } from '../notification';
 import {
   CORRUPT_NOTIFICATION,
   readStoredNotification,
@@ -24,7 +24,7 @@ import {
 /** Runs synchronous work as a promise, so that a thrown error becomes a rejection like any other adapter's. */
 const settled = <T>(work: () => T): Promise<T> => new Promise((resolve) => resolve(work()));
 
-export class OutboxRepository implements Outbox {
+export class SqliteOutbox implements Outbox {
   private readonly db: Database.Database;
   private readonly statements;
 
@@ -64,7 +64,7 @@ export class OutboxRepository implements Outbox {
       ),
       claim: this.db.prepare<
         { now: number; leaseUntil: number; limit: number },
-        { notification_id: string; channel: NotificationChannel; attempts: number; payload: string }
+        { notification_id: string; channel: DeliveryChannel; attempts: number; payload: string }
       >(
         `UPDATE deliveries SET lease_until = @leaseUntil, attempts = attempts + 1, updated_at = @now
          WHERE rowid IN (
@@ -90,13 +90,13 @@ export class OutboxRepository implements Outbox {
       deliveries: this.db.prepare<[string], DeliveryRow>(
         'SELECT notification_id, channel, state, attempts, next_attempt_at, last_error, delivered_at, updated_at FROM deliveries WHERE notification_id = ? ORDER BY channel',
       ),
-      counts: this.db.prepare<[], { channel: NotificationChannel; state: DeliveryState; count: number }>(
+      counts: this.db.prepare<[], { channel: DeliveryChannel; state: DeliveryState; count: number }>(
         'SELECT channel, state, COUNT(*) AS count FROM deliveries GROUP BY channel, state',
       ),
-      lastSuccess: this.db.prepare<[], { channel: NotificationChannel; at: number }>(
+      lastSuccess: this.db.prepare<[], { channel: DeliveryChannel; at: number }>(
         "SELECT channel, MAX(delivered_at) AS at FROM deliveries WHERE state = 'delivered' GROUP BY channel",
       ),
-      lastFailure: this.db.prepare<[], { channel: NotificationChannel; at: number; error: string }>(
+      lastFailure: this.db.prepare<[], { channel: DeliveryChannel; at: number; error: string }>(
         `SELECT channel, updated_at AS at, last_error AS error FROM deliveries d
          WHERE last_error IS NOT NULL AND updated_at = (SELECT MAX(updated_at) FROM deliveries e WHERE e.channel = d.channel AND e.last_error IS NOT NULL)
          GROUP BY channel`,
@@ -159,15 +159,15 @@ export class OutboxRepository implements Outbox {
     );
   }
 
-  markDelivered(id: string, channel: NotificationChannel, now = Date.now()): Promise<void> {
+  markDelivered(id: string, channel: DeliveryChannel, now = Date.now()): Promise<void> {
     return settled(() => void this.statements.delivered.run({ id, channel, now }));
   }
 
-  markRetry(id: string, channel: NotificationChannel, nextAt: number, error: string, now = Date.now()): Promise<void> {
+  markRetry(id: string, channel: DeliveryChannel, nextAt: number, error: string, now = Date.now()): Promise<void> {
     return settled(() => void this.statements.retry.run({ id, channel, nextAt, error, now }));
   }
 
-  markFailed(id: string, channel: NotificationChannel, error: string, now = Date.now()): Promise<void> {
+  markFailed(id: string, channel: DeliveryChannel, error: string, now = Date.now()): Promise<void> {
     return settled(() => void this.statements.failed.run({ id, channel, error, now }));
   }
 

@@ -1,8 +1,10 @@
 /**
- * Server-to-client WebSocket text frames (RFC 6455 §5.2: FIN, opcode 1, no mask; RSV1 for a compressed payload), built once per message or batch so
- * the same bytes go to every subscriber's socket without per-socket framing.
+ * The transports' framing, built once per message or batch so the same bytes go to every subscriber without
+ * per-connection work: server-to-client WebSocket text frames (RFC 6455 §5.2: FIN, opcode 1, no mask; RSV1 for a
+ * compressed payload), and chunks of HTTP/1.1 chunked transfer coding for SSE responses written straight to the
+ * socket. Below the bus (a kept message holds its frames) and the transports alike.
  */
-import { fromPool, type Allocate } from '../../common/allocate';
+import { fromPool, type Allocate } from './allocate';
 
 export function textFrame(payload: Buffer, compressed = false, allocate: Allocate = fromPool): Buffer {
   const length = payload.length;
@@ -36,4 +38,14 @@ export function textFrameOf(text: string, allocate: Allocate = fromPool): Buffer
   writeHeader(frame, length, false);
   frame.write(text, header, 'utf8');
   return frame;
+}
+
+/** One chunk of HTTP/1.1 chunked transfer coding (RFC 9112 §7.1) around `data`. */
+export function httpChunk(data: Buffer, allocate: Allocate = fromPool): Buffer {
+  const sizeLine = `${data.length.toString(16)}\r\n`;
+  const chunk = allocate(sizeLine.length + data.length + 2);
+  chunk.write(sizeLine, 0, 'latin1');
+  data.copy(chunk, sizeLine.length);
+  chunk.write('\r\n', sizeLine.length + data.length, 'latin1');
+  return chunk;
 }

@@ -12,29 +12,27 @@ import {
   TOKEN_SUBPROTOCOL_PREFIX,
   closeCodeForStatus,
   type ErrorFrame,
-  type Position,
   type RefusedReason,
   type TryAgainLaterReason,
 } from '@data-streaming/protocol';
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AccessControl } from '../../auth/access-control';
 import type { Principal } from '../../auth/principal';
-import { BUS, type Bus } from '../../bus/bus.port';
 import { ApiError } from '../../common/api-error';
 import { InjectConfig } from '../../config/config.module';
 import type { AppConfig } from '../../config/config.schema';
 import { StreamingMetrics } from '../../metrics/streaming.metrics';
 import { Compressor, negotiatedWindowBits, type WindowBits } from '../compression';
-import { ConnectionRegistry } from '../connection-registry';
+import { ConnectionLimits } from '../connection-limits';
 import { FanoutService } from '../fanout/fanout.service';
 import type { Subscriber } from '../fanout/subscriber';
-import { LiveChannelRegistry, type LiveChannel } from '../live-channels';
-import { startPoint, unknownChannel } from '../subscription-request';
-import { RETRY_AFTER_SECONDS, SHUTTING_DOWN_RETRY_AFTER_SECONDS } from './close-codes';
+import { LiveChannelRegistry, snapshotFirst, type LiveChannel } from '../live-channels';
+import { PositionAheadError } from '../../bus/bus.port';
+import { unknownChannel, type StartPoint } from '../subscription-request';
+import { Admission, SHUTTING_DOWN_RETRY_AFTER_SECONDS } from '../admission';
 import { rawDataText } from './raw-data';
 import { connectionKey, tcpSendQueues } from './tcp-send-queues';
 import { bytesTaken, WebSocketSink } from './websocket.sink';
@@ -58,9 +56,8 @@ interface Client {
 
 interface Subscription {
   channel: string;
-  since: Position | undefined;
-  /** Start from this acceptance time (ms since 1970); not with `since`. */
-  from: number | undefined;
+  /** Where it starts: after a position, at a time, or live. */
+  start: StartPoint;
   live: LiveChannel | undefined;
   principal: Principal | undefined;
 }
@@ -98,19 +95,9 @@ export function closeReasonText(reason: TryAgainLaterReason | RefusedReason): st
   return text;
 }
 
-/** Sends a live channel's snapshot to a subscriber that starts fresh (one that resumes already has the state). */
-export function snapshotSender(live: LiveChannel | undefined, since: unknown): ((subscriber: Subscriber) => void) | undefined {
-  const snapshot = live?.snapshot;
-  if (!snapshot || since !== undefined) return undefined;
-  return (subscriber) => {
-    const { id, data } = snapshot();
-    subscriber.control({ kind: 'snapshot', channel: live.channel, id, data }, id);
-  };
-}
-
 @Injectable()
-export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(WebSocketGateway.name);
+export class WebSocketUpgradeHandler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WebSocketUpgradeHandler.name);
   private readonly clients = new Map<WebSocket, Client>();
   private server: WebSocketServer | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -121,12 +108,11 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @InjectConfig() private readonly config: AppConfig,
-    @Inject(BUS) private readonly bus: Bus,
     private readonly fanout: FanoutService,
-    private readonly registry: ConnectionRegistry,
+    private readonly connections: ConnectionLimits,
     private readonly metrics: StreamingMetrics,
     private readonly liveChannels: LiveChannelRegistry,
-    private readonly access: AccessControl,
+    private readonly admission: Admission,
     private readonly compressor: Compressor,
   ) {}
 
@@ -156,41 +142,15 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     let subscription: Subscription;
+    let release: () => void;
     try {
-      subscription = this.checkRequest(request);
+      ({ subscription, release } = this.admit(request));
     } catch (error) {
       this.refuse(request, socket, head, error instanceof ApiError ? error : ApiError.badRequest('invalid WebSocket request'));
       return;
     }
-    const pool = subscription.live?.pool;
-    for (const [taken, name] of [[pool, 'dashboard viewer'] as const, ['websocket', 'WebSocket connection'] as const]) {
-      if (taken === undefined || this.registry.tryAcquire(taken)) continue;
-      if (pool !== undefined && taken === 'websocket') this.registry.release(pool);
-      this.registry.refused('websocket', 'max_connections', taken);
-      const limit = this.registry.limit(taken);
-      this.refuse(
-        request,
-        socket,
-        head,
-        ApiError.unavailable('max_connections', `${name} limit reached (${limit})`, RETRY_AFTER_SECONDS, { limit }),
-      );
-      return;
-    }
-    const release = () => {
-      this.registry.release('websocket');
-      if (pool !== undefined) this.registry.release(pool);
-    };
-    // Last, so that an attempt refused for anything else takes nothing from the connection rate.
-    try {
-      this.access.admit(request, subscription.principal);
-    } catch (error) {
-      release();
-      this.registry.refused('websocket', 'rate_limited');
-      this.refuse(request, socket, head, error as ApiError);
-      return;
-    }
     // `ws` refuses a bad handshake (no key, bad version, bad subprotocol list) by closing the socket without calling
-    // back: the slots taken above go back when the socket closes before the connection was made.
+    // back: the slots taken go back when the socket closes before the connection was made.
     let upgraded = false;
     socket.once('close', () => {
       if (!upgraded) release();
@@ -198,7 +158,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     const server = this.server as WebSocketServer;
     server.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;
-      this.onConnection(ws, socket, subscription, this.windows.get(request) ?? 0);
+      this.onConnection(ws, socket, subscription, release, this.windows.get(request) ?? 0);
     });
   };
 
@@ -221,20 +181,20 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     (this.server as WebSocketServer).handleUpgrade(request, socket, head, (ws) => ws.close(code, closeReasonText(reason)));
   }
 
-  private checkRequest(request: IncomingMessage): Subscription {
+  /** The endpoint and channel of an upgrade request, then the shared admission step (admission.ts). */
+  private admit(request: IncomingMessage): { subscription: Subscription; release: () => void } {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const match = PATH.exec(url.pathname);
     const family = match?.[1] === undefined ? undefined : this.liveChannels.family(match[1]);
     if (!match || (match[1] !== undefined && !family))
       throw ApiError.notFound('not_found', `no WebSocket endpoint at ${url.pathname.slice(0, 100)}`);
-    if (this.registry.draining)
-      throw ApiError.unavailable('shutting_down', 'the service is shutting down', SHUTTING_DOWN_RETRY_AFTER_SECONDS);
+    this.admission.ensureOpen();
     if (!this.config.websocket.enabled) throw ApiError.notFound('websocket_disabled', 'WebSocket streaming is disabled');
     const name = decodeURIComponent(match[2] ?? '');
     const live = family?.resolve(name);
     const channel = family ? live?.channel : this.config.websocket.channels.includes(name) ? name : undefined;
     if (channel === undefined) {
-      this.registry.refused('websocket', 'unknown_channel');
+      this.admission.refused('websocket', 'unknown_channel');
       throw unknownChannel(
         family ? `${match[1] ?? ''} channel` : 'channel',
         name,
@@ -242,23 +202,28 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       );
     }
     const tokenProtocol = offeredProtocols(request).find((protocol) => protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
-    const principal = this.access.subscribe(request, family ? [channel] : [name, channel], {
-      query: url.searchParams.get('token'),
-      ...(tokenProtocol ? { subprotocol: tokenProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length) } : {}),
+    const { principal, start, release } = this.admission.admit({
+      transport: 'websocket',
+      request,
+      channel,
+      names: family ? [channel] : [name, channel],
+      credential: {
+        query: url.searchParams.get('token'),
+        ...(tokenProtocol ? { subprotocol: tokenProtocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length) } : {}),
+      },
+      asked: { since: url.searchParams.get('since') ?? undefined, from: url.searchParams.get('from') ?? undefined },
+      ...(live?.pool ? { pool: live.pool } : {}),
     });
-    try {
-      const { since, from } = startPoint(this.bus, channel, {
-        since: url.searchParams.get('since') ?? undefined,
-        from: url.searchParams.get('from') ?? undefined,
-      });
-      return { channel, live, principal, since, from };
-    } catch (error) {
-      this.registry.refused('websocket', 'bad_position');
-      throw error;
-    }
+    return { subscription: { channel, live, principal, start }, release };
   }
 
-  private onConnection(ws: WebSocket, tcp: Duplex, { channel, since, from, live, principal }: Subscription, windowBits: WindowBits): void {
+  private onConnection(
+    ws: WebSocket,
+    tcp: Duplex,
+    { channel, start, live, principal }: Subscription,
+    release: () => void,
+    windowBits: WindowBits,
+  ): void {
     const client: Client = {
       channel,
       alive: true,
@@ -274,11 +239,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
       client.alive = true;
     });
     // A subscriber token ends the connection when it expires; the client resumes with a new one and ?since=.
-    const expiry =
-      principal?.expiresAt === undefined
-        ? undefined
-        : setTimeout(() => ws.close(CLOSE.TOKEN_EXPIRED, 'token expired'), Math.max(0, principal.expiresAt - Date.now()));
-    expiry?.unref();
+    const expiry = this.admission.onExpiry(principal, () => ws.close(CLOSE.TOKEN_EXPIRED, 'token expired'));
     ws.on('ping', () => this.countPing(ws, client));
     ws.on('message', (data, isBinary) => {
       if (this.countPing(ws, client)) return;
@@ -305,23 +266,20 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
     ws.on('close', () => {
       clearTimeout(expiry);
       this.clients.delete(ws);
-      this.registry.release('websocket');
-      if (live?.pool) this.registry.release(live.pool);
+      release();
       if (client.subscriber) this.fanout.detach(client.subscriber);
     });
     this.fanout
       .attach(channel, new WebSocketSink(ws, tcp, channel, this.compressor, windowBits), {
-        ...(since ? { since } : {}),
-        ...(from === undefined ? {} : { from }),
-        // A subscriber from a time replays history instead of starting from the current state.
-        beforeLive: snapshotSender(live, since ?? from),
+        ...start,
+        beforeLive: live ? snapshotFirst(live, start) : undefined,
       })
       .then((subscriber) => {
         if (this.clients.has(ws)) client.subscriber = subscriber;
         else this.fanout.detach(subscriber);
       })
       .catch((error: unknown) => {
-        const policy = error instanceof ApiError || (error instanceof Error && error.name === 'PositionAheadError');
+        const policy = error instanceof ApiError || error instanceof PositionAheadError;
         this.logger.warn(`Subscription to ${channel} failed: ${(error as Error).message}`);
         ws.close(policy ? CLOSE.POLICY_VIOLATION : CLOSE.INTERNAL_ERROR, (error as Error).message.slice(0, 120));
       });
@@ -374,7 +332,7 @@ export class WebSocketGateway implements OnApplicationBootstrap, BeforeApplicati
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.registry.draining = true;
+    this.connections.draining = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     const closed = [...this.clients.keys()].map(
       (ws) =>

@@ -3,7 +3,7 @@
  * Parsed by a small recursive-descent parser into a tree and evaluated by walking it: no eval, no Function,
  * no third-party expression engine. Precedence, loosest first: or, and, not, comparison.
  */
-import { PositionedSyntaxError } from '../../common/syntax-error';
+import { PositionedSyntaxError } from './syntax-error';
 
 export type Comparator = '>' | '>=' | '<' | '<=' | '==' | '!=';
 

@@ -1,7 +1,7 @@
 /** Bounds every HTTP handler by the request timeout (DATA_STREAMING_TIMEOUT); streaming handlers return at once. */
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { TimeoutError, catchError, throwError, timeout, type Observable } from 'rxjs';
-import { ApiError } from './api-error';
+import { ApiError } from '../common/api-error';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 

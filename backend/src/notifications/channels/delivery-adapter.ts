@@ -1,5 +1,8 @@
-/** What every notification channel implements, and how a failed attempt says whether to try again. */
-import type { Notification, NotificationChannel } from '../notification';
+/**
+ * What delivers a notification on one delivery channel (websocket, sse, email, slack: the protocol's
+ * DELIVERY_CHANNELS): an adapter per channel, and how a failed attempt says whether to try again.
+ */
+import type { Notification, DeliveryChannel } from '../notification';
 
 export class DeliveryError extends Error {
   constructor(
@@ -14,8 +17,9 @@ export class DeliveryError extends Error {
   }
 }
 
-export interface DeliveryChannel {
-  readonly name: NotificationChannel;
+/** The adapter of one delivery channel. */
+export interface DeliveryAdapter {
+  readonly name: DeliveryChannel;
   /** Whether the configuration has what the channel needs; `reason` says what is missing. */
   readiness(): { configured: boolean; reason?: string };
   /** One attempt; resolves when delivered, throws DeliveryError (or any error: retried) otherwise. */
@@ -23,7 +27,25 @@ export interface DeliveryChannel {
   close?(): void;
 }
 
-export const DELIVERY_CHANNELS = Symbol('DELIVERY_CHANNELS');
+/**
+ * The adapters by delivery channel (one per name of the protocol's DELIVERY_CHANNELS): the one map the notifications
+ * service (readiness, reports) and the dispatcher (attempts) share.
+ */
+export class DeliveryAdapters {
+  private readonly byName: ReadonlyMap<DeliveryChannel, DeliveryAdapter>;
+
+  constructor(channels: readonly DeliveryAdapter[]) {
+    this.byName = new Map(channels.map((channel) => [channel.name, channel]));
+  }
+
+  get(name: DeliveryChannel): DeliveryAdapter | undefined {
+    return this.byName.get(name);
+  }
+
+  all(): DeliveryAdapter[] {
+    return [...this.byName.values()];
+  }
+}
 
 export function describeNotification(notification: Notification): { subject: string; lines: string[] } {
   const status = notification.status === 'info' ? '' : ` ${notification.status}`;
