@@ -30,7 +30,7 @@ import { REDIS, type RedisConnection } from '../redis/redis.connection';
 import { ClusterReporter, REPORT_INTERVAL_MS, type ClusterFigures, type InstanceFigures } from './cluster-status';
 import { ConnectionLimits } from './connection-limits';
 import { FanoutService } from './fanout/fanout.service';
-import { historyCursor } from './subscription-request';
+import { historyCursor, historyRequest, unknownChannel } from './subscription-request';
 
 /** Retry-After of a history page while the shared history cannot be read (Redis reconnecting). */
 const HISTORY_RETRY_AFTER_SECONDS = 5;
@@ -112,17 +112,31 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
     };
   }
 
-  async recent(channel: string, limit: number): Promise<RecentEvents> {
+  /** 404 unknown_channel unless `channel` is one of the WebSocket channels (history and recent events are theirs). */
+  private knownChannel(channel: string): void {
+    if (!this.config.websocket.channels.includes(channel)) throw unknownChannel('channel', channel, this.config.websocket.channels);
+  }
+
+  /** The newest `limit` (text of a whole number from 1 to 100) events of a WebSocket channel, oldest first. */
+  async recent(channel: string, limit: string): Promise<RecentEvents> {
+    this.knownChannel(channel);
+    const count = Number(limit);
+    if (!Number.isInteger(count) || count < 1 || count > 100) throw ApiError.badRequest('limit: expected a whole number from 1 to 100');
     const state = this.bus.state(channel);
-    const { messages } = await this.bus.read(channel, { epoch: state.epoch, offset: Math.max(0, state.lastOffset - limit) });
+    const { messages } = await this.bus.read(channel, { epoch: state.epoch, offset: Math.max(0, state.lastOffset - count) });
     return { channel, events: messages.map((message) => message.event) };
   }
 
-  /** A page of history; a cursor that no longer fits the history is a bad request, unreadable history a 503. */
-  async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
+  /**
+   * A page of a WebSocket channel's history from the request's query (from, to, limit, order, cursor); a cursor that
+   * no longer fits the history is a bad request, unreadable history a 503.
+   */
+  async history(channel: string, query: Record<string, unknown>): Promise<HistoryPage> {
+    this.knownChannel(channel);
+    const asked: HistoryQuery = historyRequest(query);
     let result: HistoryResult;
     try {
-      result = await this.bus.history(channel, query);
+      result = await this.bus.history(channel, asked);
     } catch (error) {
       if (error instanceof EpochChangedError) {
         throw ApiError.badRequest(
@@ -137,13 +151,13 @@ export class StreamsStatusService implements OnApplicationBootstrap, OnApplicati
     return {
       channel,
       epoch: result.epoch,
-      order: query.order,
-      from: query.from === undefined ? null : new Date(query.from).toISOString(),
-      to: new Date(query.to).toISOString(),
+      order: asked.order,
+      from: asked.from === undefined ? null : new Date(asked.from).toISOString(),
+      to: new Date(asked.to).toISOString(),
       from_reached: result.complete,
       oldest: result.oldest ? { id: result.oldest.id, accepted_at: new Date(result.oldest.at).toISOString() } : null,
       events: result.messages.map((message) => message.event),
-      next_cursor: result.more && last ? historyCursor(query, last) : null,
+      next_cursor: result.more && last ? historyCursor(asked, last) : null,
     };
   }
 

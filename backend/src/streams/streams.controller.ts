@@ -3,11 +3,9 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { WireEvent } from '../bus/stream-message';
 import type { HistoryPage } from '@data-streaming/protocol';
-import { ApiError } from '../common/api-error';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { StreamsStatusService } from './streams-status.service';
-import { historyRequest, unknownChannel } from './subscription-request';
 
 @ApiTags('streams')
 @Controller()
@@ -36,10 +34,7 @@ export class StreamsController {
   @ApiJsonResponse(200, 'RecentEvents', 'The newest events, oldest first')
   @ApiErrors('bad_request', 'unknown_channel')
   recent(@Param('channel') channel: string, @Query('limit') limit = '20'): Promise<{ channel: string; events: WireEvent[] }> {
-    if (!this.config.websocket.channels.includes(channel)) throw unknownChannel('channel', channel, this.config.websocket.channels);
-    const count = Number(limit);
-    if (!Number.isInteger(count) || count < 1 || count > 100) throw ApiError.badRequest('limit: expected a whole number from 1 to 100');
-    return this.status.recent(channel, count);
+    return this.status.recent(channel, limit);
   }
 
   @Get('streams/:channel/history')
@@ -52,8 +47,7 @@ export class StreamsController {
   @ApiJsonResponse(200, 'HistoryPage', 'One page of events and the cursor of the next')
   @ApiErrors('bad_request', 'time_ahead', 'unknown_channel', 'history_unavailable')
   history(@Param('channel') channel: string, @Query() query: Record<string, unknown>): Promise<HistoryPage> {
-    if (!this.config.websocket.channels.includes(channel)) throw unknownChannel('channel', channel, this.config.websocket.channels);
-    return this.status.history(channel, historyRequest(query));
+    return this.status.history(channel, query);
   }
 
   @Get('websocket/status')
