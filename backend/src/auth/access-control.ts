@@ -31,6 +31,8 @@ export class AccessControl {
   /** Failed authentications per address, on the connection rates: guessing keys is limited too. */
   private readonly failureLimiter: RateLimiter | undefined;
   private readonly origins: ReadonlySet<string>;
+  /** The principal each request was authorized as (by the guard), for the handler. */
+  private readonly principals = new WeakMap<IncomingMessage, Principal>();
 
   constructor(
     @InjectConfig() private readonly config: AppConfig,
@@ -46,23 +48,41 @@ export class AccessControl {
     this.origins = new Set(config.auth.allowed_origins);
   }
 
-  /** An HTTP call needing `scope` (any valid credential when undefined); publishing calls are also rate-limited. */
-  authorize(request: IncomingMessage, scope: Scope | undefined, keysOnly = false): Principal {
-    const principal = this.refusing(request, () => this.credentials.authorize(bearer(request.headers.authorization), scope, keysOnly));
+  /**
+   * An HTTP call needing `scope` (any valid credential when undefined); publishing calls are also rate-limited. The
+   * principal is kept for the request (`principal`).
+   */
+  async authorize(request: IncomingMessage, scope: Scope | undefined, keysOnly = false): Promise<Principal> {
+    const principal = await this.refusing(request, () =>
+      this.credentials.authorize(bearer(request.headers.authorization), scope, keysOnly),
+    );
+    if (scope === 'publish') this.limit(this.publishLimiter, request, principal, 'publish');
+    this.principals.set(request, principal);
+    return principal;
+  }
+
+  /** Whether the request's credential is a subscriber token, which only `authorize` can check (asynchronously). */
+  carriesToken(request: IncomingMessage): boolean {
+    return this.credentials.isToken(bearer(request.headers.authorization));
+  }
+
+  /** As `authorize`, at once, for a request that carries no token (see `carriesToken`): the lean publish path. */
+  authorizeKey(request: IncomingMessage, scope: Scope): Principal {
+    const principal = this.refusingNow(request, () => this.credentials.authorizeKey(bearer(request.headers.authorization), scope));
     if (scope === 'publish') this.limit(this.publishLimiter, request, principal, 'publish');
     return principal;
   }
 
   /** The principal of a request the guard already let through, without taking from its rate limits a second time. */
-  principal(request: IncomingMessage): Principal {
-    return this.credentials.authorize(bearer(request.headers.authorization), undefined);
+  async principal(request: IncomingMessage): Promise<Principal> {
+    return this.principals.get(request) ?? this.credentials.authorize(bearer(request.headers.authorization), undefined);
   }
 
   /**
    * Who may open a WebSocket or SSE subscription to a stream known by `names`; undefined for an anonymous public one.
    * Takes nothing from the connection rate: `admit` does, once every other check has passed.
    */
-  subscribe(request: IncomingMessage, names: readonly string[], from: SubscriptionCredential = {}): Principal | undefined {
+  async subscribe(request: IncomingMessage, names: readonly string[], from: SubscriptionCredential = {}): Promise<Principal | undefined> {
     this.checkOrigin(request);
     const credential = bearer(request.headers.authorization) ?? (from.query || undefined) ?? from.subprotocol;
     return this.refusing(request, () => this.credentials.authorizeSubscription(credential, names));
@@ -155,14 +175,28 @@ export class AccessControl {
   }
 
   /** Runs a credential check; a failed authentication also takes from the address's failure budget (429 past it). */
-  private refusing<T>(request: IncomingMessage, check: () => T): T {
+  /** Runs a credential check; a refusal is counted, and a 401 takes from the address's failed-authentication rate. */
+  private async refusing<T>(request: IncomingMessage, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      this.refused(request, error);
+      throw error;
+    }
+  }
+
+  private refusingNow<T>(request: IncomingMessage, check: () => T): T {
     try {
       return check();
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      this.metrics.accessRefused.labels(error.status === 403 ? 'forbidden' : 'unauthorized').inc();
-      if (error.status === 401) this.limit(this.failureLimiter, request, undefined, 'failed authentication');
+      this.refused(request, error);
       throw error;
     }
+  }
+
+  private refused(request: IncomingMessage, error: unknown): void {
+    if (!(error instanceof ApiError)) return;
+    this.metrics.accessRefused.labels(error.status === 403 ? 'forbidden' : 'unauthorized').inc();
+    if (error.status === 401) this.limit(this.failureLimiter, request, undefined, 'failed authentication');
   }
 }

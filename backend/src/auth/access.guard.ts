@@ -16,14 +16,14 @@ export class AccessGuard implements CanActivate {
     private readonly access: AccessControl,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const rule =
       this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_METADATA, [context.getHandler(), context.getClass()]) ?? 'read';
     if (rule === 'public' || rule === 'subscription') return true;
     // Origins were checked before the framework, for every HTTP request (AccessControl.cors in app.factory.ts).
     const request = context.switchToHttp().getRequest<Request>();
-    if (rule === 'key') this.access.authorize(request, 'read', true);
-    else this.access.authorize(request, rule === 'any' ? undefined : rule);
+    if (rule === 'key') await this.access.authorize(request, 'read', true);
+    else await this.access.authorize(request, rule === 'any' ? undefined : rule);
     return true;
   }
 }

@@ -30,8 +30,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Checks the credential of the request: 401 when missing or wrong; its kind, scopes and channels' })
   @ApiJsonResponse(200, 'VerifyResponse', 'What the credential may do')
   @ApiErrors('unauthorized', 'invalid_token', 'token_expired')
-  verify(@Req() request: Request): Record<string, unknown> {
-    const principal = this.credentials.authenticate(bearer(request.headers.authorization)) ?? OPEN;
+  async verify(@Req() request: Request): Promise<Record<string, unknown>> {
+    const principal = (await this.credentials.authenticate(bearer(request.headers.authorization))) ?? OPEN;
     return {
       valid: true,
       keys_required: this.credentials.required,
@@ -49,7 +49,7 @@ export class AuthController {
   @ApiJsonBody('TokenRequest', 'e.g. {"channels": ["metrics_updates", "real_time_metrics"], "ttl": 900}')
   @ApiJsonResponse(201, 'TokenResponse', 'A subscriber token for the channels')
   @ApiErrors('invalid_token_request', 'bad_request', 'unauthorized', 'forbidden')
-  token(@Req() request: Request, @Body() body: unknown): Record<string, unknown> {
+  async token(@Req() request: Request, @Body() body: unknown): Promise<Record<string, unknown>> {
     const asked = parseBody(
       tokenRequestSchema,
       body,
@@ -60,8 +60,8 @@ export class AuthController {
     const unknown = asked.channels.filter((name) => name !== '*' && !known.has(name) && !DASHBOARD_NAME.test(name));
     if (unknown.length > 0) throw ApiError.badRequest(`unknown channels: ${unknown.join(', ').slice(0, 200)}`, { known: [...known] });
     const ttl = this.tokens.ttl(asked.ttl);
-    const principal = this.credentials.authenticate(bearer(request.headers.authorization)) ?? OPEN;
-    const { token, claims } = this.tokens.issue(principal.id, asked.channels, ttl);
+    const principal = (await this.credentials.authenticate(bearer(request.headers.authorization))) ?? OPEN;
+    const { token, claims } = await this.tokens.issue(principal.id, asked.channels, ttl);
     return {
       token,
       token_type: 'Bearer',

@@ -48,21 +48,35 @@ export class Credentials {
     return this.keys.length > 0;
   }
 
+  /** The principal of an API key (OPEN when no keys are configured); undefined when none matches. */
+  private keyPrincipal(credential: string): Principal | undefined {
+    const candidate = digest(credential);
+    // Compare against every key so the time does not depend on which key matched.
+    let found: Principal | undefined;
+    for (const key of this.keys) if (timingSafeEqual(key.digest, candidate)) found = key.principal;
+    return found;
+  }
+
+  /**
+   * True when the credential would be checked as a subscriber token (the shape of a JWT, and not one of the keys,
+   * which come first: a key may contain two dots). Token checks are asynchronous; a caller that must decide at once
+   * (the lean publish path) leaves those to the framework.
+   */
+  isToken(credential: string | undefined): boolean {
+    return this.required && credential !== undefined && looksLikeToken(credential) && this.keyPrincipal(credential) === undefined;
+  }
+
   /**
    * The principal of a Bearer value: undefined when none was given (or none is needed), a 401 ApiError when it is
    * not a known key or a valid token.
    */
-  authenticate(credential: string | undefined): Principal | undefined {
+  async authenticate(credential: string | undefined): Promise<Principal | undefined> {
     if (!this.required) return OPEN;
     if (credential === undefined || credential === '') return undefined;
-    const candidate = digest(credential);
-    // Compare against every key so the time does not depend on which key matched. Keys first: a key may look like
-    // a token (two dots).
-    let found: Principal | undefined;
-    for (const key of this.keys) if (timingSafeEqual(key.digest, candidate)) found = key.principal;
-    if (found) return found;
+    const key = this.keyPrincipal(credential);
+    if (key) return key;
     if (looksLikeToken(credential)) {
-      const claims = this.tokens.verify(credential);
+      const claims = await this.tokens.verify(credential);
       return {
         id: `token:${claims.sub}`,
         kind: 'token',
@@ -74,12 +88,29 @@ export class Credentials {
     throw new ApiError(401, 'unauthorized', 'the API key is not valid', undefined, CHALLENGE);
   }
 
+  /** As `authenticate`, for API keys only, at once: never give it a token (see `isToken`). */
+  authenticateKey(credential: string | undefined): Principal | undefined {
+    if (!this.required) return OPEN;
+    if (credential === undefined || credential === '') return undefined;
+    const key = this.keyPrincipal(credential);
+    if (key) return key;
+    throw new ApiError(401, 'unauthorized', 'the API key is not valid', undefined, CHALLENGE);
+  }
+
   /**
    * An HTTP call that needs `scope` (any valid credential when undefined): 401 without valid credentials, 403 with
    * credentials that lack it (or with a token where only an API key will do).
    */
-  authorize(credential: string | undefined, scope: Scope | undefined, keysOnly = false): Principal {
-    const principal = this.authenticate(credential);
+  async authorize(credential: string | undefined, scope: Scope | undefined, keysOnly = false): Promise<Principal> {
+    return this.permits(await this.authenticate(credential), scope, keysOnly);
+  }
+
+  /** As `authorize`, for API keys only, at once (the lean publish path). */
+  authorizeKey(credential: string | undefined, scope: Scope | undefined): Principal {
+    return this.permits(this.authenticateKey(credential), scope, false);
+  }
+
+  private permits(principal: Principal | undefined, scope: Scope | undefined, keysOnly: boolean): Principal {
     if (!principal) {
       throw new ApiError(401, 'unauthorized', 'credentials are required: Authorization: Bearer <API key>', undefined, CHALLENGE);
     }
@@ -92,8 +123,8 @@ export class Credentials {
    * A subscription to a stream known by any of `names` (its path name and the bus channel behind it). Public
    * channels need nothing; otherwise a key with the read scope, or a token whose channels include one of the names.
    */
-  authorizeSubscription(credential: string | undefined, names: readonly string[]): Principal | undefined {
-    const principal = this.authenticate(credential);
+  async authorizeSubscription(credential: string | undefined, names: readonly string[]): Promise<Principal | undefined> {
+    const principal = await this.authenticate(credential);
     if (!principal) {
       if (names.some((name) => this.publicChannels.has(name))) return undefined;
       throw new ApiError(401, 'unauthorized', 'this stream needs credentials: an API key or a subscriber token', undefined, CHALLENGE);

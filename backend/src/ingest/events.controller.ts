@@ -50,7 +50,7 @@ export class EventsController {
       throw new ApiError(415, 'unsupported_media_type', 'send events as application/json');
     }
     // The guard checked the credential; its principal scopes the idempotency key (not counted twice: see principal()).
-    const principal = this.access.principal(request);
+    const principal = await this.access.principal(request);
     const idempotencyKey = idempotencyKeyOf(request.headers);
     const { result, replayed } = await this.ingest.acceptBody(body, {
       principal,

@@ -38,10 +38,12 @@ export class PublishFastPath {
     if ((encoding !== undefined && encoding.toLowerCase() !== 'identity') || !JSON_UTF8.test(request.headers['content-type'] ?? '')) {
       return false;
     }
+    // A subscriber token is checked asynchronously (and can never publish): the framework's path answers it.
+    if (this.access.carriesToken(request)) return false;
     let principal: Principal;
     let idempotencyKey: string | undefined;
     try {
-      principal = this.access.authorize(request, 'publish');
+      principal = this.access.authorizeKey(request, 'publish');
       idempotencyKey = idempotencyKeyOf(request.headers);
     } catch (error) {
       sendApiError(response, error as ApiError, true);

@@ -66,10 +66,10 @@ export class Admission {
     this.connections.refused(transport, reason);
   }
 
-  /** Admits a subscriber or throws the ApiError that refuses it, having given back whatever it took. */
-  admit({ transport, request, channel, names, credential, asked, pool }: AdmissionRequest): Admitted {
+  /** Admits a subscriber or rejects with the ApiError that refuses it, having given back whatever it took. */
+  async admit({ transport, request, channel, names, credential, asked, pool }: AdmissionRequest): Promise<Admitted> {
     this.ensureOpen();
-    const principal = this.access.subscribe(request, names, credential);
+    const principal = await this.access.subscribe(request, names, credential);
     let start: StartPoint;
     try {
       start = startPoint(this.bus, channel, asked);

@@ -57,7 +57,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
    */
   async open(request: Request, response: Response, live: LiveChannel, options: SseStreamOptions): Promise<void> {
     const { channel } = live;
-    const { principal, start, release } = this.admission.admit({
+    const { principal, start, release } = await this.admission.admit({
       transport: 'sse',
       request,
       channel,

@@ -141,12 +141,22 @@ export class WebSocketUpgradeHandler implements OnApplicationBootstrap, BeforeAp
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
+    void this.upgrade(request, socket, head);
+  };
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     let subscription: Subscription;
     let release: () => void;
     try {
-      ({ subscription, release } = this.admit(request));
+      ({ subscription, release } = await this.admit(request));
     } catch (error) {
-      this.refuse(request, socket, head, error instanceof ApiError ? error : ApiError.badRequest('invalid WebSocket request'));
+      if (!socket.destroyed)
+        this.refuse(request, socket, head, error instanceof ApiError ? error : ApiError.badRequest('invalid WebSocket request'));
+      return;
+    }
+    // The client may have gone while its credential was checked.
+    if (socket.destroyed) {
+      release();
       return;
     }
     // `ws` refuses a bad handshake (no key, bad version, bad subprotocol list) by closing the socket without calling
@@ -160,7 +170,7 @@ export class WebSocketUpgradeHandler implements OnApplicationBootstrap, BeforeAp
       upgraded = true;
       this.onConnection(ws, socket, subscription, release, this.windows.get(request) ?? 0);
     });
-  };
+  }
 
   /**
    * Refuses an upgrade with the HTTP error. A browser (a request with Origin) cannot read that status, so it gets a
@@ -182,7 +192,7 @@ export class WebSocketUpgradeHandler implements OnApplicationBootstrap, BeforeAp
   }
 
   /** The endpoint and channel of an upgrade request, then the shared admission step (admission.ts). */
-  private admit(request: IncomingMessage): { subscription: Subscription; release: () => void } {
+  private async admit(request: IncomingMessage): Promise<{ subscription: Subscription; release: () => void }> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const match = PATH.exec(url.pathname);
     const family = match?.[1] === undefined ? undefined : this.liveChannels.family(match[1]);
@@ -202,7 +212,7 @@ export class WebSocketUpgradeHandler implements OnApplicationBootstrap, BeforeAp
       );
     }
     const tokenProtocol = offeredProtocols(request).find((protocol) => protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
-    const { principal, start, release } = this.admission.admit({
+    const { principal, start, release } = await this.admission.admit({
       transport: 'websocket',
       request,
       channel,
