@@ -8,11 +8,15 @@ import { load } from 'js-yaml';
 import { loadConfig } from '../src/config/config.loader';
 import { loadDashboards } from '../src/dashboards/dashboard-definitions';
 import { grafanaDashboards, PLUGIN_TYPE } from '../src/dashboards/grafana/grafana-dashboards';
+import type { VariableModel } from '@grafana/schema';
 
 const GRAFANA = resolve(__dirname, '../../provisioning/grafana');
 const config = loadConfig({ env: {} });
 const definitions = loadDashboards(config);
 const generated = grafanaDashboards(config, definitions);
+/** A committed dashboard's template variables. */
+const variablesOf = (dashboard: { templating?: { list?: VariableModel[] } }): VariableModel[] => dashboard.templating?.list ?? [];
+
 const committed = new Map(
   readdirSync(join(GRAFANA, 'dashboards'))
     .filter((file) => file.endsWith('.json'))
@@ -67,12 +71,12 @@ describe('Grafana provisioning', () => {
           expect(uids.get(target.datasource.uid)).toBe(target.datasource.type);
           // A channel is one of the service's, or a variable of the dashboard that lists them (channels()).
           if (target.queryType === 'stream' && String(target.channel).startsWith('$')) {
-            const variable = dashboard.templating.list.find((candidate: any) => `$${candidate.name}` === target.channel);
+            const variable = variablesOf(dashboard).find((candidate) => `$${candidate.name}` === target.channel);
             expect(variable).toMatchObject({ type: 'query', query: 'channels()', datasource: target.datasource });
           } else if (target.queryType === 'stream') expect(config.websocket.channels).toContain(target.channel);
           // Every variable a target names is one of its dashboard's.
           for (const name of JSON.stringify(target).match(/\$\{?(\w+)/g) ?? []) {
-            expect(dashboard.templating?.list?.map((candidate: any) => candidate.name)).toContain(name.replace(/^\$\{?/, ''));
+            expect(variablesOf(dashboard).map((candidate) => candidate.name)).toContain(name.replace(/^\$\{?/, ''));
           }
           if (target.queryType === 'dashboard') expect(panelsOf.get(target.dashboard)?.has(target.panel)).toBe(true);
           if (target.datasource.type === 'prometheus')

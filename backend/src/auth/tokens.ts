@@ -39,7 +39,11 @@ const expired = (): ApiError =>
   });
 
 /** True when the text has the shape of a JWT (three base64url parts); API keys are told apart this way. */
-export const looksLikeToken = (text: string): boolean => text.split('.').length === 3;
+export function looksLikeToken(text: string): boolean {
+  const first = text.indexOf('.');
+  const second = first < 0 ? -1 : text.indexOf('.', first + 1);
+  return second >= 0 && text.indexOf('.', second + 1) < 0;
+}
 
 @Injectable()
 export class TokenService {

@@ -9,7 +9,7 @@ import { ApiError } from '../common/api-error';
 import { InjectConfig } from '../config/config.module';
 import type { AppConfig } from '../config/config.schema';
 import { LiveChannelRegistry, type LiveChannel } from '../streams/live-channels';
-import { DashboardStore } from './dashboard-store';
+import { DashboardStore, type DashboardState } from './dashboard-store';
 
 export type { DashboardData, PanelData };
 
@@ -25,7 +25,10 @@ export class DashboardReadModel implements OnModuleInit {
     if (!this.config.live_dashboard.enabled) return;
     this.liveChannels.register('dashboards', {
       names: () => this.dashboards.types(),
-      resolve: (name) => (this.dashboards.find(name) ? this.liveChannel(name) : undefined),
+      resolve: (name) => {
+        const dashboard = this.dashboards.find(name);
+        return dashboard && this.liveChannelOf(dashboard);
+      },
     });
   }
 
@@ -54,11 +57,14 @@ export class DashboardReadModel implements OnModuleInit {
   /** The dashboard's live channel (for its SSE stream), or 404 unknown_dashboard. */
   liveChannel(type: string): LiveChannel {
     this.ensureEnabled();
-    const dashboard = this.dashboards.get(type);
+    return this.liveChannelOf(this.dashboards.get(type));
+  }
+
+  private liveChannelOf(dashboard: DashboardState): LiveChannel {
     return {
       channel: dashboard.channel,
       pool: 'dashboard',
-      snapshot: () => ({ id: this.dashboards.cursorOf(dashboard), data: this.data(type) }),
+      snapshot: () => ({ id: this.dashboards.cursorOf(dashboard), data: this.data(dashboard.type) }),
     };
   }
 

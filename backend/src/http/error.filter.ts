@@ -6,7 +6,6 @@ import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type Exce
 import type { Response } from 'express';
 import { ApiError, type ErrorBody } from '../common/api-error';
 import type { IncomingMessage } from 'node:http';
-import { requestIdOf } from './request-id';
 
 interface BodyParserError {
   type: string;
@@ -75,7 +74,8 @@ export class ErrorFilter implements ExceptionFilter {
       const request = host.switchToHttp().getRequest<IncomingMessage>();
       // The path without its query, which may carry a token.
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception), {
-        request: requestIdOf(request),
+        // The id app.factory.ts sent back on this response.
+        request: response.getHeader('X-Request-Id'),
         method: request.method,
         path: (request.url ?? '').split('?')[0],
       });
