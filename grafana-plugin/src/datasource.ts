@@ -1,5 +1,5 @@
 /**
- * The data source: live channels of data-streaming-api as streaming frames, panels of its dashboards, template
+ * The data source: channels of data-streaming-api as streaming frames, panels of its dashboards, template
  * variables, and a connection test. A panel opens with its time range from the service's history and then follows
  * live; its stream is shared with every panel of the same query and kept for `keepStreamsSeconds` after the last one
  * leaves, so a refresh, a time range change or an edit that keeps the stream continues the rows it had. A range that
@@ -158,7 +158,7 @@ export class DataSource extends DataSourceApi<DataStreamingQuery, DataStreamingO
   }
 
   /**
-   * A live channel as a bounded streaming frame, from the start of the panel's range. A range that ended in the past
+   * A channel as a bounded streaming frame, from the start of the panel's range. A range that ended in the past
    * is one frame of history.
    */
   stream(

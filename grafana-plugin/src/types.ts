@@ -1,6 +1,6 @@
 /**
  * The plugin's query and settings. The query model is the contract with the service's Grafana provisioning
- * (docs/DASHBOARDS.md): `stream` reads a live channel, `dashboard` a panel of a service dashboard. Every text of a
+ * (docs/DASHBOARDS.md): `stream` reads a channel, `dashboard` a panel of a service dashboard. Every text of a
  * query may hold template variables (`$channel`, `${model}`); multi-value variables give several channels, fields or
  * filter values.
  */

@@ -1,5 +1,5 @@
 import { ChannelLog } from './channel-log';
-import { ReceiptCache, IdempotencyConflictError } from './receipts';
+import { ReceiptCache, IdempotencyConflictError, scopedKey } from './receipts';
 import { StreamMessage } from './stream-message';
 
 const t0 = 1_800_000_000_000;
@@ -127,6 +127,20 @@ describe('ReceiptCache', () => {
     expect(cache.evicted).toBe(1);
     expect(cache.get('c', t0 + 60_001)).toBeUndefined();
     expect(cache.sweep(t0 + 60_001)).toBe(t0 + 60_001);
+    expect(cache.size).toBe(0);
+  });
+
+  it('gives back a receipt of several groups exactly as it was settled, and sweeps by its time', () => {
+    const cache = new ReceiptCache({ windowMs: 60_000, maxKeys: 10 });
+    const request = { key: scopedKey('publisher-1', 'retry-7'), fingerprint: 'Zm9v-_bar|with a bar' };
+    const ids = [['e1:10', 'e1:11', 'e1:12'], ['e1:3'], ['e1:999999999999']];
+    cache.begin(request, t0);
+    cache.settle(request, ids, t0 + 5);
+    expect(cache.get(request.key, t0 + 10)).toEqual({ fingerprint: request.fingerprint, ids, at: t0 + 5 });
+    expect(cache.begin(request, t0 + 10)).toEqual({ ids, replayed: true });
+    expect(cache.get(scopedKey('publisher-2', 'retry-7'), t0 + 10)).toBeUndefined();
+    expect(cache.sweep(t0 + 60_004)).toBe(t0 + 5);
+    expect(cache.sweep(t0 + 60_006)).toBe(t0 + 60_006);
     expect(cache.size).toBe(0);
   });
 });

@@ -51,9 +51,25 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
-/** Receipts of one process, bounded by age and count (the oldest go first), and the keys being written now. */
+/**
+ * A caller's key scoped by its credential, so one publisher's keys never meet another's. Built with join() so the
+ * string is flat: a template literal would make a cons string that keeps its two parts alive beside it.
+ */
+export function scopedKey(principalId: string, key: string): string {
+  return [principalId, key].join('\u001f');
+}
+
+/**
+ * Receipts of one process, bounded by age and count (the oldest go first), and the keys being written now.
+ *
+ * A receipt lives for the whole window (5 minutes on the defaults: 90,000 of them at 300 publishes a second), long
+ * enough to be promoted to V8's old space and die there. So each is kept as one flat string, `at|ids|fingerprint`
+ * (ids `epoch:offset`, comma-separated within a group, groups separated by spaces), under a flat key: about 190 bytes
+ * of heap where an object with its arrays took about 445, and read back into a `StoredReceipt` only when a key repeats.
+ * Keys come flat from `scopedKey`.
+ */
 export class ReceiptCache {
-  private readonly receipts = new Map<string, StoredReceipt>();
+  private readonly receipts = new Map<string, string>();
   private readonly inFlight = new Map<string, string>();
   /** Receipts dropped before their window ended because `maxKeys` was reached. */
   evicted = 0;
@@ -85,7 +101,8 @@ export class ReceiptCache {
 
   remember(key: string, receipt: StoredReceipt): void {
     this.receipts.delete(key);
-    this.receipts.set(key, receipt);
+    // join() makes a flat string: a template literal or `+` would keep the parts as separate objects (a cons string).
+    this.receipts.set(key, [receipt.at, receipt.ids.map((group) => group.join(',')).join(' '), receipt.fingerprint].join('|'));
     for (const oldest of this.receipts.keys()) {
       if (this.receipts.size <= this.limits.maxKeys) break;
       this.receipts.delete(oldest);
@@ -94,17 +111,33 @@ export class ReceiptCache {
   }
 
   get(key: string, now = Date.now()): StoredReceipt | undefined {
-    const receipt = this.receipts.get(key);
-    return receipt && receipt.at >= now - this.limits.windowMs ? receipt : undefined;
+    const encoded = this.receipts.get(key);
+    if (encoded === undefined) return undefined;
+    const receipt = decodeReceipt(encoded);
+    return receipt.at >= now - this.limits.windowMs ? receipt : undefined;
   }
 
   /** Forgets receipts past the window; returns the time before which none is kept any more. */
   sweep(now = Date.now()): number {
     const horizon = now - this.limits.windowMs;
-    for (const [key, receipt] of this.receipts) {
-      if (receipt.at >= horizon) return receipt.at;
+    for (const [key, encoded] of this.receipts) {
+      const at = Number(encoded.slice(0, encoded.indexOf('|')));
+      if (at >= horizon) return at;
       this.receipts.delete(key);
     }
     return now;
   }
+}
+
+function decodeReceipt(encoded: string): StoredReceipt {
+  const afterAt = encoded.indexOf('|');
+  const afterIds = encoded.indexOf('|', afterAt + 1);
+  return {
+    at: Number(encoded.slice(0, afterAt)),
+    ids: encoded
+      .slice(afterAt + 1, afterIds)
+      .split(' ')
+      .map((group) => group.split(',')),
+    fingerprint: encoded.slice(afterIds + 1),
+  };
 }

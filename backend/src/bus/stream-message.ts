@@ -3,7 +3,7 @@
  * the message is created, and each transport's bytes are made at most once and shared by every subscriber.
  */
 import { performance } from 'node:perf_hooks';
-import { textFrameOf } from '../common/framing';
+import { framePayload, sseEventChunk, textFrameOf } from '../common/framing';
 import { formatPosition, type WireEvent } from '@data-streaming/protocol';
 import type { Allocate } from '../common/allocate';
 import { historyAllocator } from './history-slabs';
@@ -101,9 +101,7 @@ export class StreamMessage {
 
   /** The bytes of one WebSocket text frame's payload (a view into websocketFrame). */
   get websocketBytes(): Buffer {
-    const frame = this.websocketFrame;
-    const marker = (frame[1] as number) & 0x7f;
-    return frame.subarray(marker === 126 ? 4 : marker === 127 ? 10 : 2);
+    return framePayload(this.websocketFrame);
   }
 
   /** The complete WebSocket frame of the payload, for sockets without extensions. */
@@ -120,17 +118,9 @@ export class StreamMessage {
   /** The SSE event as one HTTP/1.1 chunk (size line, event, CRLF), for responses written straight to the socket. */
   get sseChunk(): Buffer {
     if (!this.sseChunkBytes) {
-      // The event's JSON bytes copied from the frame (JSON text has no line break, so it is one data line).
-      const json = this.websocketBytes;
-      const head = `id: ${this.id}\ndata: `;
-      const length = head.length + json.length + 2;
-      const sizeLine = `${length.toString(16)}\r\n`;
-      const chunk = this.allocate(sizeLine.length + length + 2);
-      let at = chunk.write(sizeLine, 0, 'latin1');
-      at += chunk.write(head, at, 'latin1');
-      at += json.copy(chunk, at);
-      chunk.write('\n\n\r\n', at, 'latin1');
-      this.sseStart = sizeLine.length;
+      // The event's JSON bytes copied from the frame.
+      const { chunk, start } = sseEventChunk(this.id, this.websocketBytes, this.allocate);
+      this.sseStart = start;
       this.sseChunkBytes = chunk;
     }
     return this.sseChunkBytes;

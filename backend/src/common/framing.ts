@@ -40,6 +40,12 @@ export function textFrameOf(text: string, allocate: Allocate = fromPool): Buffer
   return frame;
 }
 
+/** The payload of a server-to-client frame (unmasked): a view past its header. */
+export function framePayload(frame: Buffer): Buffer {
+  const marker = (frame[1] as number) & 0x7f;
+  return frame.subarray(marker === 126 ? 4 : marker === 127 ? 10 : 2);
+}
+
 /** One chunk of HTTP/1.1 chunked transfer coding (RFC 9112 §7.1) around `data`. */
 export function httpChunk(data: Buffer, allocate: Allocate = fromPool): Buffer {
   const sizeLine = `${data.length.toString(16)}\r\n`;
@@ -48,4 +54,20 @@ export function httpChunk(data: Buffer, allocate: Allocate = fromPool): Buffer {
   data.copy(chunk, sizeLine.length);
   chunk.write('\r\n', sizeLine.length + data.length, 'latin1');
   return chunk;
+}
+
+/**
+ * An SSE event (`id:` and one `data:` line; JSON text has no line break) as one HTTP/1.1 chunk, built in one buffer
+ * from the JSON's bytes: the event itself is `chunk.subarray(start, chunk.length - 2)`.
+ */
+export function sseEventChunk(id: string, json: Buffer, allocate: Allocate = fromPool): { chunk: Buffer; start: number } {
+  const head = `id: ${id}\ndata: `;
+  const length = head.length + json.length + 2;
+  const sizeLine = `${length.toString(16)}\r\n`;
+  const chunk = allocate(sizeLine.length + length + 2);
+  let at = chunk.write(sizeLine, 0, 'latin1');
+  at += chunk.write(head, at, 'latin1');
+  at += json.copy(chunk, at);
+  chunk.write('\n\n\r\n', at, 'latin1');
+  return { chunk, start: sizeLine.length };
 }

@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from '../auth/principal';
 import { HistoryUnavailableError } from '../bus/bus.port';
 import { PublisherService, type EventSource } from '../bus/publisher.service';
-import { IdempotencyConflictError, type Idempotency, type PublishGroup } from '../bus/receipts';
+import { IdempotencyConflictError, scopedKey, type Idempotency, type PublishGroup } from '../bus/receipts';
 import type { PublishInput } from '../bus/stream-message';
 import { ApiError } from '../common/api-error';
 import { invalidBody, problemsOf } from '../common/parse-body';
@@ -116,8 +116,7 @@ export class IngestService {
       request.idempotencyKey === undefined
         ? undefined
         : {
-            // Scoped by the caller's credential: one publisher's keys never meet another's.
-            key: `${request.principal.id}\u001f${request.idempotencyKey}`,
+            key: scopedKey(request.principal.id, request.idempotencyKey),
             fingerprint: createHash('sha256').update(JSON.stringify(body)).digest('base64url'),
           };
     return this.publish(events, 'http', idempotency);

@@ -53,7 +53,7 @@ describe('QueryEditor', () => {
     await waitFor(() => expect(datasource.metricFindQuery).toHaveBeenCalledWith('dashboards()'));
     await waitFor(() => expect(datasource.metricFindQuery).toHaveBeenCalledWith('panels(system_health)'));
     expect(screen.getByRole('combobox', { name: 'Dashboard' })).toBeInTheDocument();
-    fireEvent.click(screen.getByRole('radio', { name: 'Live channel' }));
+    fireEvent.click(screen.getByRole('radio', { name: 'Channel' }));
     expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'stream', dashboard: 'system_health' });
   });
 

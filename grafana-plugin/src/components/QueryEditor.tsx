@@ -18,7 +18,7 @@ import { DataStreamingOptions, DataStreamingQuery, EventFilter, PanelFormat, Que
 type Props = QueryEditorProps<DataSource, DataStreamingQuery, DataStreamingOptions>;
 
 const QUERY_TYPES: Array<SelectableValue<QueryType>> = [
-  { label: 'Live channel', value: 'stream', description: 'Events of a channel as they arrive' },
+  { label: 'Channel', value: 'stream', description: 'Events of a channel as they arrive' },
   { label: 'Dashboard panel', value: 'dashboard', description: 'A panel computed by a service dashboard' },
 ];
 

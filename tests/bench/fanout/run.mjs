@@ -4,6 +4,8 @@
 // a fixed rate with its send time in each payload. Loopback only; every loop is bounded in count and time.
 // Usage: npm run bench:fanout [-- --scenarios S1,S4] [--targets floor,nchan,ours,ours2] [--rounds 3] [--duration 10]
 //        [--client-inflate] [--out file.md]
+// Before and after a change: BENCH_BASELINE_ROOT=/path/to/a/built/checkout of the earlier commit, and
+// --targets ours,baseline: both builds under the same load, taking turns in the same run.
 import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -179,17 +181,29 @@ const TARGETS = {
           : `Redis is not reachable at ${REDIS_URL} (BENCH_REDIS_URL)`,
     start: () => startOurs(2),
   },
+  baseline: {
+    name: `data-streaming-api at ${process.env.BENCH_BASELINE_ROOT ?? '(BENCH_BASELINE_ROOT)'}`,
+    // Only when asked for (--targets): another checkout of the service, built, to compare a change with what it changed.
+    explicit: true,
+    missing: () =>
+      !process.env.BENCH_BASELINE_ROOT
+        ? 'set BENCH_BASELINE_ROOT to a built checkout of the commit to compare with'
+        : existsSync(join(process.env.BENCH_BASELINE_ROOT, 'backend/dist/main.js'))
+          ? undefined
+          : `build it first: npm run build -w backend in ${process.env.BENCH_BASELINE_ROOT}`,
+    start: () => startOurs(1, process.env.BENCH_BASELINE_ROOT),
+  },
 };
 
-async function startOurs(count) {
+async function startOurs(count, root = ROOT) {
   const prefix = `dsa-bench-${process.pid}-${Date.now().toString(36)}:`;
   const instances = [];
   for (let index = 0; index < count; index++) {
     const port = await freePort();
     // BENCH_PROFILE_DIR=/tmp/prof writes a CPU profile of the service (node --cpu-prof) for each scenario.
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-    const child = spawn(process.execPath, [...profile, join(ROOT, 'backend/dist/main.js')], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, [...profile, join(root, 'backend/dist/main.js')], {
+      cwd: root,
       stdio: 'ignore',
       env: benchServiceEnv(port, {
         // The defaults allow 200 WebSocket and 100 SSE connections: the bench needs room for its subscribers.
@@ -328,6 +342,8 @@ async function runScenario(scenario, target) {
   const before = usage(target.pids());
   const children = [];
   const connectedReports = [];
+  // The subscribe path under a wave: from starting the workers to every subscriber taken (its first frame received).
+  const connectStart = performance.now();
   for (let index = 0; index < workers; index++) {
     const count = Math.floor(scenario.subscribers / workers) + (index < scenario.subscribers % workers ? 1 : 0);
     const url = target.subscribe(scenario.transport, index, scenario.compression);
@@ -353,8 +369,11 @@ async function runScenario(scenario, target) {
       throw new Error('subscribers did not connect in 2 minutes');
     }),
   ]);
+  const connectSeconds = (performance.now() - connectStart) / 1000;
   const subscribers = connected.reduce((sum, report) => sum + report.connected, 0);
-  process.stderr.write(`  ${subscribers} subscribers connected; publishing ${scenario.rate} msg/s for ${DURATION_S} s\n`);
+  process.stderr.write(
+    `  ${subscribers} subscribers connected in ${connectSeconds.toFixed(2)} s; publishing ${scenario.rate} msg/s for ${DURATION_S} s\n`,
+  );
   const refused = connected.reduce((sum, report) => sum + report.refused, 0);
   await sleep(1000);
   const idle = usage(target.pids());
@@ -398,6 +417,7 @@ async function runScenario(scenario, target) {
   return {
     subscribers,
     refused,
+    connectSeconds,
     published: published.sent,
     publishRate: published.sent / published.elapsed,
     expected,
@@ -422,7 +442,7 @@ async function runScenario(scenario, target) {
 const targets = [];
 const missingPeers = [];
 for (const [key, definition] of Object.entries(TARGETS)) {
-  if (onlyTargets.length && !onlyTargets.includes(key)) continue;
+  if (onlyTargets.length ? !onlyTargets.includes(key) : definition.explicit) continue;
   const missing = await definition.missing?.();
   if (missing) missingPeers.push(`${definition.name}: ${missing}`);
   else targets.push([key, definition]);
@@ -466,6 +486,7 @@ const rows = [...runs.values()].map(({ rounds, ...run }) => ({
   loss: sum(rounds.map((result) => result.loss)),
   ...Object.fromEntries(
     [
+      'connectSeconds',
       'publishRate',
       'deliveredPerSecond',
       'wirePerMessage',
@@ -499,12 +520,12 @@ lines.push(
 );
 if (missingPeers.length) lines.push(`Peers not measured: ${missingPeers.join('; ')}.`, '');
 lines.push(
-  '| scenario | target | subscribers (refused) | published msg/s | expected | delivered | loss | delivered msg/s | wire bytes/msg | p50 ms | p90 ms | p99 ms | server p99 ms | max ms | p99 per round | RSS KB/conn | server CPU | generator CPU |',
+  '| scenario | target | subscribers (refused) | connected in s | published msg/s | expected | delivered | loss | delivered msg/s | wire bytes/msg | p50 ms | p90 ms | p99 ms | server p99 ms | max ms | p99 per round | RSS KB/conn | server CPU | generator CPU |',
 );
-lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) {
   lines.push(
-    `| ${row.scenario.id} | ${row.name} | ${row.subscribers} (${row.refused}) | ${fmt(row.publishRate, 0)} | ${row.expected} | ${row.delivered} | ${row.loss} | ${fmt(row.deliveredPerSecond, 0)} | ${fmt(row.wirePerMessage, 0)} | ${fmt(row.p50, 2)} | ${fmt(row.p90, 2)} | ${fmt(row.p99, 2)} | ${Number.isFinite(row.serverP99) ? `≤ ${fmt(row.serverP99, 1)}` : '-'} | ${fmt(row.max, 1)} | ${row.rounds.map((result) => fmt(result.p99, 1)).join(' / ')} | ${kb(row.rssPerConnection)} | ${fmt(row.cpu * 100, 0)}% | ${fmt(row.generatorCpu * 100, 0)}% |`,
+    `| ${row.scenario.id} | ${row.name} | ${row.subscribers} (${row.refused}) | ${fmt(row.connectSeconds, 2)} | ${fmt(row.publishRate, 0)} | ${row.expected} | ${row.delivered} | ${row.loss} | ${fmt(row.deliveredPerSecond, 0)} | ${fmt(row.wirePerMessage, 0)} | ${fmt(row.p50, 2)} | ${fmt(row.p90, 2)} | ${fmt(row.p99, 2)} | ${Number.isFinite(row.serverP99) ? `≤ ${fmt(row.serverP99, 1)}` : '-'} | ${fmt(row.max, 1)} | ${row.rounds.map((result) => fmt(result.p99, 1)).join(' / ')} | ${kb(row.rssPerConnection)} | ${fmt(row.cpu * 100, 0)}% | ${fmt(row.generatorCpu * 100, 0)}% |`,
   );
 }
 lines.push('', '## Ratios of data-streaming-api to each peer (medians of the same run)', '');

@@ -2,8 +2,8 @@
  * Local fan-out: one bus subscription per channel that has subscribers here, and a set of subscribers per channel.
  * Each message is encoded once (StreamMessage caches its bytes per transport) and offered to every subscriber.
  * A subscriber past its queue cap is closed only for its own connection's fault: it is held while the service is
- * overloaded (LoadMonitor) or while most of its channel lags with it, and closed once the service keeps up again
- * if it still does not drain.
+ * overloaded (LoadMonitor) or while `overload_min_lagging` or more of its channel's subscribers are stalled with it,
+ * and closed once the service keeps up again if it still does not drain.
  */
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
@@ -20,7 +20,8 @@ import { conflater } from './conflation';
 import type { Sink } from './sink';
 import { Subscriber, type DeliveryPolicy, type SubscriberHost } from './subscriber';
 
-class Topic {
+/** The fan-out of a channel with subscribers here: its one bus subscription, its subscribers, this turn's messages. */
+class ChannelFanout {
   readonly subscribers = new Set<Subscriber>();
   constructor(readonly conflate: SubscriberHost['conflate']) {}
   unsubscribe: Unsubscribe | undefined;
@@ -43,7 +44,7 @@ export interface AttachOptions {
 @Injectable()
 export class FanoutService implements OnApplicationShutdown {
   private readonly logger = new Logger(FanoutService.name);
-  private readonly topics = new Map<string, Topic>();
+  private readonly byChannel = new Map<string, ChannelFanout>();
   private readonly latency: Record<Transport, { observe(value: number): void }>;
   private readonly basePolicy: Omit<DeliveryPolicy, 'maxQueueBytes' | 'maxQueueMessages'>;
 
@@ -68,14 +69,14 @@ export class FanoutService implements OnApplicationShutdown {
     };
   }
 
-  private topic(channel: string): Topic {
-    let topic = this.topics.get(channel);
-    if (!topic) {
+  private fanoutOf(channel: string): ChannelFanout {
+    let fanout = this.byChannel.get(channel);
+    if (!fanout) {
       const kind = conflationOf(channel);
-      topic = new Topic(kind ? conflater(kind) : undefined);
-      this.topics.set(channel, topic);
+      fanout = new ChannelFanout(kind ? conflater(kind) : undefined);
+      this.byChannel.set(channel, fanout);
     }
-    return topic;
+    return fanout;
   }
 
   /**
@@ -91,7 +92,7 @@ export class FanoutService implements OnApplicationShutdown {
       maxQueueMessages: historySize(this.config, channel),
       ...options.policy,
     };
-    const topic = this.topic(channel);
+    const fanout = this.fanoutOf(channel);
     const host: SubscriberHost = {
       closedSlow: (slow) => {
         this.logger.warn(
@@ -100,11 +101,11 @@ export class FanoutService implements OnApplicationShutdown {
         );
         this.detach(slow);
       },
-      ...(topic.conflate ? { conflate: topic.conflate } : {}),
+      ...(fanout.conflate ? { conflate: fanout.conflate } : {}),
     };
     const subscriber = new Subscriber(channel, sink, policy, this.metrics.forTransport(sink.transport), host);
-    topic.subscribers.add(subscriber);
-    topic.unsubscribe ??= this.bus.subscribe(channel, (message) => this.enqueue(topic, message));
+    fanout.subscribers.add(subscriber);
+    fanout.unsubscribe ??= this.bus.subscribe(channel, (message) => this.enqueue(fanout, message));
 
     let result: ReadResult | undefined;
     let timed: TimeReadResult | undefined;
@@ -138,21 +139,21 @@ export class FanoutService implements OnApplicationShutdown {
 
   detach(subscriber: Subscriber): void {
     subscriber.close();
-    const topic = this.topics.get(subscriber.channel);
-    if (!topic) return;
-    topic.subscribers.delete(subscriber);
-    if (topic.subscribers.size === 0 && topic.unsubscribe) {
-      topic.unsubscribe();
-      topic.unsubscribe = undefined;
+    const fanout = this.byChannel.get(subscriber.channel);
+    if (!fanout) return;
+    fanout.subscribers.delete(subscriber);
+    if (fanout.subscribers.size === 0 && fanout.unsubscribe) {
+      fanout.unsubscribe();
+      fanout.unsubscribe = undefined;
     }
   }
 
   private laggingCount(): LaggingCount {
     let lagging = 0;
     let subscribers = 0;
-    for (const topic of this.topics.values()) {
-      subscribers += topic.subscribers.size;
-      for (const subscriber of topic.subscribers) if (subscriber.lagging) lagging++;
+    for (const fanout of this.byChannel.values()) {
+      subscribers += fanout.subscribers.size;
+      for (const subscriber of fanout.subscribers) if (subscriber.lagging) lagging++;
     }
     return { lagging, subscribers };
   }
@@ -165,30 +166,30 @@ export class FanoutService implements OnApplicationShutdown {
     const overloaded = this.load.overloaded;
     const limit = this.config.performance_optimization.overload_stall_checks;
     const { overload_min_lagging: many } = this.config.performance_optimization;
-    for (const topic of this.topics.values()) {
-      const stalled = [...topic.subscribers].filter((subscriber) => subscriber.checkProgress() >= limit && subscriber.overCap);
+    for (const fanout of this.byChannel.values()) {
+      const stalled = [...fanout.subscribers].filter((subscriber) => subscriber.checkProgress() >= limit && subscriber.overCap);
       // Many connections stalled at once is not each one's own fault (their network or their machine): hold them.
       if (!overloaded && stalled.length < many) for (const subscriber of stalled) subscriber.slow();
     }
   }
 
-  private enqueue(topic: Topic, message: StreamMessage): void {
-    topic.pending.push(message);
-    if (topic.scheduled) return;
-    topic.scheduled = true;
-    setImmediate(this.broadcast, topic);
+  private enqueue(fanout: ChannelFanout, message: StreamMessage): void {
+    fanout.pending.push(message);
+    if (fanout.scheduled) return;
+    fanout.scheduled = true;
+    setImmediate(this.broadcast, fanout);
   }
 
-  private readonly broadcast = (topic: Topic): void => {
-    topic.scheduled = false;
-    const messages = topic.pending;
-    topic.pending = [];
+  private readonly broadcast = (fanout: ChannelFanout): void => {
+    fanout.scheduled = false;
+    const messages = fanout.pending;
+    fanout.pending = [];
     if (messages.length === 0) return;
     const burst = messages.length === 1 ? undefined : new Burst(messages);
     const first = messages[0] as StreamMessage;
     let wroteWebsocket = false;
     let wroteSse = false;
-    for (const subscriber of topic.subscribers) {
+    for (const subscriber of fanout.subscribers) {
       if (burst ? subscriber.deliverBurst(burst) : subscriber.deliver(first)) {
         if (subscriber.transport === 'websocket') wroteWebsocket = true;
         else wroteSse = true;
@@ -205,17 +206,17 @@ export class FanoutService implements OnApplicationShutdown {
 
   /** Per channel: subscribers here, by transport. */
   subscriberCounts(channel: string): Record<Transport, number> {
-    const topic = this.topics.get(channel);
+    const fanout = this.byChannel.get(channel);
     const subscribers = Object.fromEntries(TRANSPORTS.map((transport) => [transport, 0])) as Record<Transport, number>;
-    for (const subscriber of topic?.subscribers ?? []) subscribers[subscriber.transport]++;
+    for (const subscriber of fanout?.subscribers ?? []) subscribers[subscriber.transport]++;
     return subscribers;
   }
 
   onApplicationShutdown(): void {
-    for (const topic of this.topics.values()) {
-      topic.unsubscribe?.();
-      topic.pending = [];
+    for (const fanout of this.byChannel.values()) {
+      fanout.unsubscribe?.();
+      fanout.pending = [];
     }
-    this.topics.clear();
+    this.byChannel.clear();
   }
 }
