@@ -10,10 +10,14 @@ import { benchServiceEnv } from './service-env.mjs';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 
-/** The built service (npm run build) with the bench environment and `extra`; resolves once /health answers. */
+/**
+ * The built service (npm run build) with the bench environment and `extra`; resolves once /health answers.
+ * BENCH_NODE_FLAGS (e.g. `--trace-gc`) are given to the service's node, to try a runtime flag under a bench's load.
+ */
 export async function startBuiltService(extra = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'backend/dist/main.js')], {
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, join(ROOT, 'backend/dist/main.js')], {
     cwd: ROOT,
     stdio: 'ignore',
     env: benchServiceEnv(port, extra),

@@ -186,7 +186,7 @@ const report = [
   'Written by tests/bench/soak.mjs (part of `npm run bench`).',
   '',
   `Machine: ${cpu.length} x ${cpu[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; date ${new Date().toISOString()}.`,
-  `Command: \`node tests/bench/soak.mjs --minutes ${MINUTES}${DEFAULTS ? ' --defaults' : ''}\`. The built service with its defaults (durable history on disk, demo generator, rate limits on)` +
+  `Command: \`${process.env.BENCH_NODE_FLAGS ? `BENCH_NODE_FLAGS='${process.env.BENCH_NODE_FLAGS}' ` : ''}node tests/bench/soak.mjs --minutes ${MINUTES}${DEFAULTS ? ' --defaults' : ''}\`. The built service with its defaults (durable history on disk, demo generator, rate limits on)` +
     (DEFAULTS
       ? ';'
       : `, except three retentions shortened so that they are full by minute 4 and the comparison of minute 5 with the end sees a steady state (${Object.entries(

@@ -1,5 +1,13 @@
+import type { Writable } from 'node:stream';
 import { Receiver } from 'ws';
 import { framePayload, sseEventChunk, textFrameOf } from './framing';
+
+// `ws` exports its frame parser (`WebSocket.Receiver`), which @types/ws does not declare.
+declare module 'ws' {
+  class Receiver extends Writable {
+    constructor(options: { isServer: boolean });
+  }
+}
 
 /** What `ws`, the client most subscribers use, reads from the bytes (a client receives unmasked frames). */
 function readByWs(frame: Buffer): Promise<string> {
