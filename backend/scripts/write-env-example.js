@@ -29,6 +29,13 @@ const lines = [
   '# production: listen on 0.0.0.0 by default and refuse to start without API keys.',
   '# NODE_ENV=production',
 ];
+/** A line of explanation above a variable whose name and default do not say enough. */
+const NOTES = {
+  DATA_STREAMING_API_HOST: 'Default: 127.0.0.1, or 0.0.0.0 when NODE_ENV=production.',
+  DATA_STREAMING_LOG_FORMAT: 'How the log is written: json (one object per line), text, or auto (text when standard output is a terminal).',
+  DATA_STREAMING_HEAP_COMPACTION:
+    'V8 compacts its heap on every full collection: memory stays level under a steady load (false: V8 chooses).',
+};
 let section = '';
 for (const binding of envBindings(defaults)) {
   if (binding.path[0] !== section) {
@@ -37,7 +44,7 @@ for (const binding of envBindings(defaults)) {
   }
   const value = defaults[binding.path[0]][binding.path[1]];
   const text = Array.isArray(value) ? value.join(',') : String(value);
-  if (binding.variable === 'DATA_STREAMING_API_HOST') lines.push('# Default: 127.0.0.1, or 0.0.0.0 when NODE_ENV=production.');
+  if (NOTES[binding.variable]) lines.push(`# ${NOTES[binding.variable]}`);
   const example = EXAMPLES[binding.variable];
   if (text === '' || COMMENTED.has(binding.variable))
     lines.push(`# ${binding.variable}=${example ?? (binding.variable.endsWith('ENDPOINT') ? 'http://127.0.0.1:PORT' : '')}`);

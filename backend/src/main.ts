@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import { createApp, listen } from './app.factory';
 import { ConfigError, loadConfig } from './config/config.loader';
 import type { AppConfig } from './config/config.schema';
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Read by V8 at each full collection, so setting it now, before the service holds anything, is in time.
+  if (config.performance.heap_compaction) setFlagsFromString('--compact-on-every-full-gc');
   if (cluster.isPrimary) {
     const refused = await cannotListen(config.service.host, config.service.port);
     if (refused) {

@@ -40,6 +40,7 @@ const FIXED_NAMES: Record<string, string> = {
   'performance.cpu_cores': 'DATA_STREAMING_API_CPU_CORES',
   'performance.log_level': 'DATA_STREAMING_LOG_LEVEL',
   'performance.log_format': 'DATA_STREAMING_LOG_FORMAT',
+  'performance.heap_compaction': 'DATA_STREAMING_HEAP_COMPACTION',
   'demo.enabled': 'DATA_STREAMING_DEMO_ENABLED',
   'console.enabled': 'DATA_STREAMING_CONSOLE_ENABLED',
   'demo.rate_multiplier': 'DATA_STREAMING_DEMO_RATE_MULTIPLIER',

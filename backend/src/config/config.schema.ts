@@ -292,6 +292,13 @@ export const configSchema = z
          * standard output is a terminal, JSON otherwise.
          */
         log_format: z.enum(LOG_FORMATS).default('auto'),
+        /**
+         * V8 compacts its old space on every full collection (`--compact-on-every-full-gc`, set at start). Under a
+         * steady load the service keeps messages and publish receipts for minutes, which die in the old space and
+         * leave it fragmented; V8's own choice of pages to compact lets the reservation creep up for about ten minutes
+         * (+8-10 MB of RSS in the soak). Compacting every time holds it level (docs/BENCHMARKS-SOAK.md).
+         */
+        heap_compaction: z.boolean().default(true),
       })
       .prefault({}),
     console: z
