@@ -103,6 +103,12 @@ describe('subscriber tokens', () => {
     // A token cannot mint tokens.
     const minted = (issued.body as { token: string }).token;
     expect((await post(service.http, '/auth/token', { channels: ['metrics_updates'] }, auth(minted))).status).toBe(403);
+    // Nor publish: the lean publish path leaves a token to the framework, which verifies it and refuses the scope;
+    // a credential shaped like a token that is neither a key nor signed by us is refused as one.
+    expect((await post(service.http, '/events', event(), auth(minted))).status).toBe(403);
+    const forged = await post(service.http, '/events', event(), auth(`${minted.slice(0, -4)}AAAA`));
+    expect(forged.status).toBe(401);
+    expect(forged.body).toMatchObject({ error: 'invalid_token' });
   });
 
   it('open the granted channels over WebSocket (query, header or subprotocol) and SSE, and nothing else', async () => {

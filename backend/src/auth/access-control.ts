@@ -61,15 +61,13 @@ export class AccessControl {
     return principal;
   }
 
-  /** Whether the request's credential is a subscriber token, which only `authorize` can check (asynchronously). */
-  carriesToken(request: IncomingMessage): boolean {
-    return this.credentials.isToken(bearer(request.headers.authorization));
-  }
-
-  /** As `authorize`, at once, for a request that carries no token (see `carriesToken`): the lean publish path. */
-  authorizeKey(request: IncomingMessage, scope: Scope): Principal {
+  /**
+   * As `authorize`, at once, for the lean publish path; undefined for a request whose credential is a subscriber
+   * token, which only `authorize` can check (asynchronously): leave that request to the framework.
+   */
+  authorizeKey(request: IncomingMessage, scope: Scope): Principal | undefined {
     const principal = this.refusingNow(request, () => this.credentials.authorizeKey(bearer(request.headers.authorization), scope));
-    if (scope === 'publish') this.limit(this.publishLimiter, request, principal, 'publish');
+    if (principal && scope === 'publish') this.limit(this.publishLimiter, request, principal, 'publish');
     return principal;
   }
 
@@ -174,7 +172,6 @@ export class AccessControl {
     );
   }
 
-  /** Runs a credential check; a failed authentication also takes from the address's failure budget (429 past it). */
   /** Runs a credential check; a refusal is counted, and a 401 takes from the address's failed-authentication rate. */
   private async refusing<T>(request: IncomingMessage, check: () => Promise<T>): Promise<T> {
     try {

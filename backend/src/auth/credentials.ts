@@ -58,15 +58,6 @@ export class Credentials {
   }
 
   /**
-   * True when the credential would be checked as a subscriber token (the shape of a JWT, and not one of the keys,
-   * which come first: a key may contain two dots). Token checks are asynchronous; a caller that must decide at once
-   * (the lean publish path) leaves those to the framework.
-   */
-  isToken(credential: string | undefined): boolean {
-    return this.required && credential !== undefined && looksLikeToken(credential) && this.keyPrincipal(credential) === undefined;
-  }
-
-  /**
    * The principal of a Bearer value: undefined when none was given (or none is needed), a 401 ApiError when it is
    * not a known key or a valid token.
    */
@@ -88,15 +79,6 @@ export class Credentials {
     throw new ApiError(401, 'unauthorized', 'the API key is not valid', undefined, CHALLENGE);
   }
 
-  /** As `authenticate`, for API keys only, at once: never give it a token (see `isToken`). */
-  authenticateKey(credential: string | undefined): Principal | undefined {
-    if (!this.required) return OPEN;
-    if (credential === undefined || credential === '') return undefined;
-    const key = this.keyPrincipal(credential);
-    if (key) return key;
-    throw new ApiError(401, 'unauthorized', 'the API key is not valid', undefined, CHALLENGE);
-  }
-
   /**
    * An HTTP call that needs `scope` (any valid credential when undefined): 401 without valid credentials, 403 with
    * credentials that lack it (or with a token where only an API key will do).
@@ -105,9 +87,19 @@ export class Credentials {
     return this.permits(await this.authenticate(credential), scope, keysOnly);
   }
 
-  /** As `authorize`, for API keys only, at once (the lean publish path). */
-  authorizeKey(credential: string | undefined, scope: Scope | undefined): Principal {
-    return this.permits(this.authenticateKey(credential), scope, false);
+  /**
+   * As `authorize`, at once, for the lean publish path: undefined when the credential is to be checked as a subscriber
+   * token (the shape of a JWT and not one of the keys, which come first: a key may contain two dots), which only
+   * `authorize` does (asynchronously). Each key is compared once either way.
+   */
+  authorizeKey(credential: string | undefined, scope: Scope | undefined): Principal | undefined {
+    if (!this.required || credential === undefined || credential === '') {
+      return this.permits(this.required ? undefined : OPEN, scope, false);
+    }
+    const key = this.keyPrincipal(credential);
+    if (key) return this.permits(key, scope, false);
+    if (looksLikeToken(credential)) return undefined;
+    throw new ApiError(401, 'unauthorized', 'the API key is not valid', undefined, CHALLENGE);
   }
 
   private permits(principal: Principal | undefined, scope: Scope | undefined, keysOnly: boolean): Principal {

@@ -38,12 +38,12 @@ export class PublishFastPath {
     if ((encoding !== undefined && encoding.toLowerCase() !== 'identity') || !JSON_UTF8.test(request.headers['content-type'] ?? '')) {
       return false;
     }
-    // A subscriber token is checked asynchronously (and can never publish): the framework's path answers it.
-    if (this.access.carriesToken(request)) return false;
-    let principal: Principal;
+    let principal: Principal | undefined;
     let idempotencyKey: string | undefined;
     try {
       principal = this.access.authorizeKey(request, 'publish');
+      // A subscriber token is checked asynchronously (and can never publish): the framework's path answers it.
+      if (!principal) return false;
       idempotencyKey = idempotencyKeyOf(request.headers);
     } catch (error) {
       sendApiError(response, error as ApiError, true);

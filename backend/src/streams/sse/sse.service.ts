@@ -104,7 +104,7 @@ export class SseService implements BeforeApplicationShutdown, OnModuleDestroy {
       if (connection.closed) this.fanout.detach(subscriber);
     } catch (error) {
       this.logger.warn(`SSE subscription to ${channel} failed: ${(error as Error).message}`);
-      sink.end({ kind: 'error', code: 1011, reason: 'subscription_failed', message: (error as Error).message });
+      sink.end({ kind: 'error', code: CLOSE.INTERNAL_ERROR, reason: 'subscription_failed', message: (error as Error).message });
     }
   }
 
